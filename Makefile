@@ -1,0 +1,80 @@
+# uring-by-hand: io_uring from the raw system calls up, in six stages.
+#
+#   make                      build every stage in place (NN-name/prog)
+#   make tour                 build, then run every stage once with commentary
+#   make test [STAGE=04-cp]   the bats test suite (fetches bats-core if needed)
+#   make check                what CI runs: warnings (gcc and clang), carried
+#                             files, docs drift, then the whole test suite
+#   make whatsnew STAGE=..    diff -u against the stage before
+#   make docs | check-docs    refresh / verify the code quoted in docs/
+#   make clean
+#
+# CC, CFLAGS, CPPFLAGS and LDFLAGS given on the command line reach every
+# compile and link (make passes command-line variables down to sub-makes).
+
+# A stage is any NN-name/ folder with a Makefile: adding one needs no edit here.
+STAGES := $(patsubst %/Makefile,%,$(sort $(wildcard [0-9][0-9]-*/Makefile)))
+SUBMAKE = $(MAKE) --no-print-directory
+PYTHON ?= python3
+
+all: $(STAGES)
+
+$(STAGES):
+	@$(SUBMAKE) -C $@
+
+tour: all
+	@echo 'A tour of uring-by-hand: each stage runs once.  docs/ explains what you see.'
+	@for s in $(STAGES); do $(SUBMAKE) -s -C $$s tour || exit 1; done
+	@printf '\nDone.  Next: make test, then read docs/00-introduction.md.\n'
+
+# bats-core: the one outside dependency.  tools/bats/find-bats prints a bats
+# >= 1.8 from PATH, or installs the version pinned in tools/bats/ from the
+# npm registry into tools/bats/node_modules (git-ignored, no root needed).
+BATS = $(shell tools/bats/find-bats)
+TEST_TOOLS = tests/tools/forbid-io-uring
+
+tests/tools/%: tests/tools/%.c
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -o $@ $<
+
+test: all $(TEST_TOOLS)
+	@BATS='$(BATS)' tests/run $(STAGE)
+
+whatsnew:
+	@test -n '$(STAGE)' || { echo 'usage: make whatsnew STAGE=04-cp' >&2; exit 2; }
+	@$(SUBMAKE) -s -C $(STAGE) whatsnew
+
+CHAPTERS := $(sort $(wildcard docs/*.md))
+
+docs: all
+	@$(PYTHON) tools/doccode.py --write $(CHAPTERS) README.md
+
+check-docs:
+	@$(PYTHON) tools/doccode.py --check $(CHAPTERS) README.md
+
+check-carried:
+	@tools/check-carried $(STAGES)
+
+# Every stage must build warning-free with both compilers.  Built into a
+# scratch folder so the binaries in place are left alone.
+check-warnings:
+	@for cc in gcc clang; do \
+	  command -v $$cc >/dev/null || { echo "check-warnings: $$cc not found" >&2; exit 1; }; \
+	  for s in $(STAGES); do \
+	    prog=$$(sed -n 's/^PROG *= *//p' $$s/Makefile); \
+	    $$cc -std=c11 -Wall -Wextra -Wpedantic -Werror -D_GNU_SOURCE -O2 \
+	      -o /tmp/uring-by-hand-warn.$$$$ $$s/$$prog.c || exit 1; \
+	  done; \
+	  echo "check-warnings: $(words $(STAGES)) stages clean with $$cc"; \
+	done; rm -f /tmp/uring-by-hand-warn.$$$$
+
+check:
+	@$(SUBMAKE) check-warnings
+	@$(SUBMAKE) check-carried
+	@$(SUBMAKE) check-docs
+	@$(SUBMAKE) test
+
+clean:
+	@for s in $(STAGES); do $(SUBMAKE) -s -C $$s clean; done
+	rm -f $(TEST_TOOLS)
+
+.PHONY: all tour test whatsnew docs check-docs check-carried check-warnings check clean $(STAGES)

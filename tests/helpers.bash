@@ -1,0 +1,81 @@
+# tests/helpers.bash - loaded by every tests/NN-name.bats
+#
+# STAGE is the file's own name (02-mmap-rings); STAGE_DIR is where its
+# program was built.  URING_BIN_ROOT points elsewhere to test another
+# build of the same sources (a sanitizer build, say).
+STAGE=$(basename "$BATS_TEST_FILENAME" .bats)
+TESTS_DIR=$(cd "$BATS_TEST_DIRNAME" && pwd)
+STAGE_DIR=${URING_BIN_ROOT:-$TESTS_DIR/..}/$STAGE
+SRC_DIR=$TESTS_DIR/../$STAGE
+FORBID=$TESTS_DIR/tools/forbid-io-uring
+# No test may hang: io_uring_enter with nothing in flight sleeps forever.
+TEST_TIMEOUT=${TEST_TIMEOUT:-30}
+
+# run_stage PROG [ARG]...: run the stage's program under timeout, stdout in
+# $output, stderr in $stderr.  Exit 77 (io_uring not available) skips the
+# test with the program's own reason instead of failing it.
+run_stage() {
+    local prog=$1
+    shift
+    run --separate-stderr timeout "$TEST_TIMEOUT" "$STAGE_DIR/$prog" "$@"
+    skip_if_unavailable
+}
+
+# run_stage_raw PROG [ARG]...: the same, without the skip (for tests of
+# exit 77 itself).
+run_stage_raw() {
+    local prog=$1
+    shift
+    run --separate-stderr timeout "$TEST_TIMEOUT" "$STAGE_DIR/$prog" "$@"
+}
+
+skip_if_unavailable() {
+    if [ "$status" -eq 77 ]; then
+        skip "io_uring is not available here: $(printf '%s' "$stderr" | head -n 1)"
+    fi
+}
+
+# A shell pipeline or redirection around a stage program, under timeout.
+# Exit 77 skips, as above.
+run_sh() {
+    run --separate-stderr timeout "$TEST_TIMEOUT" bash -c "$1"
+    skip_if_unavailable
+}
+
+# Skip unless io_uring works here at all (for tests that do not go
+# through run_stage, such as strace pipelines).
+require_io_uring() {
+    local rc=0
+    timeout 10 "$TESTS_DIR/../01-syscalls/syscalls" >/dev/null 2>&1 || rc=$?
+    [ "$rc" -ne 77 ] || skip "io_uring is not available here"
+}
+
+# value NAME: the value of a "NAME: value" line in $output.
+value() {
+    printf '%s\n' "$output" | sed -n "s/^$1: //p"
+}
+
+is_power_of_two() {
+    local n=$1
+    [ "$n" -gt 0 ] && [ $((n & (n - 1))) -eq 0 ]
+}
+
+# The three io_uring-forbidden checks every stage repeats: EPERM (Docker's
+# seccomp profile, kernel.io_uring_disabled) and ENOSYS (no io_uring).
+# assert_forbidden ERR PROG [ARG]...
+assert_forbidden() {
+    local err=$1 prog=$2
+    shift 2
+    [ -x "$FORBID" ] || skip "tests/tools/forbid-io-uring was not built (make test builds it)"
+    run --separate-stderr timeout "$TEST_TIMEOUT" "$FORBID" "$err" "$STAGE_DIR/$prog" "$@"
+    [ "$status" -eq 77 ]
+    [ -z "$output" ]
+    [[ "$stderr" == "$prog: io_uring is not available here: io_uring_setup: "* ]]
+    if [ "$err" = EPERM ]; then
+        [[ "$stderr" == *"Operation not permitted"* ]]
+        [[ "$stderr" == *"seccomp"* || "$stderr" == *"io_uring_disabled"* ]]
+    else
+        [[ "$stderr" == *"Function not implemented"* ]]
+        [[ "$stderr" == *"no io_uring"* ]]
+    fi
+}
