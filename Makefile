@@ -4,7 +4,9 @@
 #   make tour                 build, then run every stage once with commentary
 #   make test [STAGE=04-cp]   the bats test suite (fetches bats-core if needed)
 #   make check                what CI runs: warnings (gcc and clang), carried
-#                             files, docs drift, then the whole test suite
+#                             files, docs drift, the whole test suite, then
+#                             the suite again against sanitizer builds
+#   make sanitize [STAGE=..]  ASan + UBSan + LSan builds, tested
 #   make whatsnew STAGE=..    diff -u against the stage before
 #   make docs | check-docs    refresh / verify the code quoted in docs/
 #   make clean
@@ -67,14 +69,32 @@ check-warnings:
 	  echo "check-warnings: $(words $(STAGES)) stages clean with $$cc"; \
 	done; rm -f /tmp/uring-by-hand-warn.$$$$
 
+# The reliability lane: every stage built with AddressSanitizer, UBSan and
+# LeakSanitizer into build/sanitize/, and the whole suite run against those
+# binaries.  Any report aborts the program, so the test that ran it fails.
+SAN_CC    ?= $(CC)
+SAN_FLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+             -fno-sanitize-recover=all
+SAN_ENV    = ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:exitcode=99 \
+             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99 \
+             LSAN_OPTIONS=exitcode=99
+
+sanitize: $(TEST_TOOLS)
+	@for s in $(STAGES); do \
+	  prog=$$(sed -n 's/^PROG *= *//p' $$s/Makefile); mkdir -p build/sanitize/$$s; \
+	  $(SAN_CC) -std=c11 -D_GNU_SOURCE $(SAN_FLAGS) -o build/sanitize/$$s/$$prog $$s/$$prog.c || exit 1; \
+	done; echo "sanitize: $(words $(STAGES)) stages built into build/sanitize/"
+	@$(SAN_ENV) URING_BIN_ROOT=$(CURDIR)/build/sanitize BATS='$(BATS)' tests/run $(STAGE)
+
 check:
 	@$(SUBMAKE) check-warnings
 	@$(SUBMAKE) check-carried
 	@$(SUBMAKE) check-docs
 	@$(SUBMAKE) test
+	@$(SUBMAKE) sanitize
 
 clean:
 	@for s in $(STAGES); do $(SUBMAKE) -s -C $$s clean; done
-	rm -f $(TEST_TOOLS)
+	rm -rf $(TEST_TOOLS) build
 
-.PHONY: all tour test whatsnew docs check-docs check-carried check-warnings check clean $(STAGES)
+.PHONY: all tour test sanitize whatsnew docs check-docs check-carried check-warnings check clean $(STAGES)

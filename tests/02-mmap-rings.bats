@@ -67,9 +67,7 @@ check_all_once() {
 }
 
 @test "mmap-rings: a NOP batch costs one io_uring_enter per SQ-full, not one per NOP" {
-    command -v strace >/dev/null || skip "strace is not installed"
-    require_io_uring
-    run_sh "strace -f -qq -e trace=io_uring_enter -o trace '$STAGE_DIR/mmap-rings' 800 > /dev/null"
+    run_traced "strace -f -qq -e trace=io_uring_enter -o trace '$STAGE_DIR/mmap-rings' 800 > /dev/null"
     [ "$status" -eq 0 ]
     calls=$(grep -c 'io_uring_enter(' trace)
     # 800 NOPs in batches of 4 SQEs: about 200 calls, far fewer than 800.

@@ -42,6 +42,15 @@ run_sh() {
     skip_if_unavailable
 }
 
+# run_traced 'strace ... PROG ...': run_sh for a command line that runs a
+# stage under strace (skipped when strace is missing).  In the sanitizer
+# lane LeakSanitizer cannot work under a tracer, so it is off for this one.
+run_traced() {
+    command -v strace >/dev/null || skip "strace is not installed"
+    require_io_uring
+    run_sh "export ASAN_OPTIONS=\${ASAN_OPTIONS:-}:detect_leaks=0; $1"
+}
+
 # Skip unless io_uring works here at all (for tests that do not go
 # through run_stage, such as strace pipelines).
 require_io_uring() {
