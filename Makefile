@@ -8,6 +8,8 @@
 #                             the suite again against sanitizer builds
 #   make sanitize [STAGE=..]  ASan + UBSan + LSan builds, tested
 #   make whatsnew STAGE=..    diff -u against the stage before
+#   make exercise STAGE=..    write a starter copy into exercises/ (git-ignored)
+#   make grade STAGE=.. [T=..] grade it: one line per test, then Score: N/M
 #   make docs | check-docs    refresh / verify the code quoted in docs/
 #   make clean
 #
@@ -86,10 +88,26 @@ sanitize: $(TEST_TOOLS)
 	done; echo "sanitize: $(words $(STAGES)) stages built into build/sanitize/"
 	@$(SAN_ENV) URING_BIN_ROOT=$(CURDIR)/build/sanitize BATS='$(BATS)' tests/run $(STAGE)
 
+# Classroom exercises (docs/teaching.md).  The starter is cut from the stage
+# by tools/exercise.py, so it never drifts from it.
+exercise:
+	@test -n '$(STAGE)' || { echo 'usage: make exercise STAGE=02-mmap-rings' >&2; exit 2; }
+	@$(PYTHON) tools/exercise.py start $(STAGE)
+
+grade: $(TEST_TOOLS)
+	@test -n '$(STAGE)' || { echo 'usage: make grade STAGE=02-mmap-rings [T=2.1]' >&2; exit 2; }
+	@$(PYTHON) tools/exercise.py grade $(STAGE) $(T)
+
+# CI's proof that every exercise is real: each starter builds and scores
+# below full marks; each reference solution scores full marks.
+check-exercises: $(TEST_TOOLS)
+	@tools/check-exercises $(STAGES)
+
 check:
 	@$(SUBMAKE) check-warnings
 	@$(SUBMAKE) check-carried
 	@$(SUBMAKE) check-docs
+	@$(SUBMAKE) check-exercises
 	@$(SUBMAKE) test
 	@$(SUBMAKE) sanitize
 
@@ -97,4 +115,4 @@ clean:
 	@for s in $(STAGES); do $(SUBMAKE) -s -C $$s clean; done
 	rm -rf $(TEST_TOOLS) build
 
-.PHONY: all tour test sanitize whatsnew docs check-docs check-carried check-warnings check clean $(STAGES)
+.PHONY: all tour test sanitize exercise grade check-exercises whatsnew docs check-docs check-carried check-warnings check clean $(STAGES)

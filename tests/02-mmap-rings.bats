@@ -109,3 +109,35 @@ check_all_once() {
 @test "mmap-rings: on a kernel without io_uring (ENOSYS) it explains and exits 77" {
     assert_forbidden ENOSYS mmap-rings
 }
+
+# ---- Exercises (make grade STAGE=02-mmap-rings; left out of make test) ----
+
+# bats test_tags=exercise
+@test "[5] 2.1 (easy): -e 1 pushes 100 NOPs through a ring of one SQE and two CQEs" {
+    run_sh "'$STAGE_DIR/mmap-rings' -e 1 100 > out"
+    [ "$status" -eq 0 ]
+    check_all_once 100 out
+    tail -n 1 out | grep -q 'through a ring of 1 SQEs and 2 CQEs$'
+}
+
+# bats test_tags=exercise
+@test "[5] 2.1 (easy): -e 64 gives a ring of 64 SQEs and 128 CQEs, -e 0 and -e x are usage errors" {
+    run_stage mmap-rings -e 64 1000
+    [ "$status" -eq 0 ]
+    [[ "${lines[-1]}" == *"through a ring of 64 SQEs and 128 CQEs" ]]
+    for bad in 0 x 5x; do
+        run_stage mmap-rings -e "$bad" 10
+        [ "$status" -eq 2 ]
+    done
+}
+
+# bats test_tags=exercise
+@test "[10] 2.2 (moderate): -n maps a ring without the SQ index array (IORING_SETUP_NO_SQARRAY)" {
+    run_sh "'$STAGE_DIR/mmap-rings' -n -v 1000 > out"
+    if [ "$status" -eq 1 ] && grep -q 'Invalid argument' <<<"$stderr"; then
+        skip "this kernel predates IORING_SETUP_NO_SQARRAY (6.6)"
+    fi
+    [ "$status" -eq 0 ]
+    check_all_once 1000 out
+    grep -q '^ring: .*, no SQ index array$' out
+}

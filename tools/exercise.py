@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""exercise.py - classroom exercises generated from the stages themselves.
+
+  exercise.py start STAGE [DEST]   write the "build it yourself" starter of
+                                   STAGE: a copy of the stage with the bodies
+                                   of the functions its Makefile lists in
+                                   EXERCISE (FILE:FUNC ...) taken out
+  exercise.py grade STAGE [T]      build the student's copy and run the
+                                   stage's tests against it; one line per
+                                   test with its points, then Score: N/M
+  exercise.py apply STAGE TASK DEST  copy STAGE to DEST and apply the
+                                   reference solution solutions/STAGE/TASK.patch
+
+Because the starter is cut from the reference at the moment it is made, it
+can never drift from it.  Points: a test named "[5] 4.1 (easy): ..." is
+worth 5; a stage test without a [N] is worth 1.  Task 2.0 (or 4.0 ...) is
+"build it yourself": the stage's own tests.  Other tasks are "extend it":
+the tests tagged exercise whose name holds the task number.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXERCISES = os.path.join(ROOT, "exercises")
+
+
+def make_var(stage, name):
+    with open(os.path.join(ROOT, stage, "Makefile")) as f:
+        for line in f:
+            m = re.match(rf"^{name}\s*=\s*(.*)$", line)
+            if m:
+                return m.group(1).split("#")[0].strip()
+    return ""
+
+
+def stub_for(signature):
+    """A body that compiles warning-free for this signature."""
+    m = re.match(r"(.*?)\b(\w+)\((.*)\)\s*$", signature, re.S)
+    ret, params = m.group(1), m.group(3)
+    lines = []
+    for p in params.split(","):
+        p = p.strip()
+        if p and p != "void":
+            name = re.findall(r"(\w+)(?:\[\])?$", p)[0]
+            lines.append(f"    (void){name};")
+    ret = re.sub(r"__attribute__\(\(.*?\)\)\)?|static|inline", "", ret).strip()
+    if ret.endswith("*"):
+        lines.append("    return 0;")
+    elif ret.startswith("struct "):
+        lines.append(f"    return ({ret}){{0}};")
+    elif ret == "bool":
+        lines.append("    return false;")
+    elif ret != "void":
+        lines.append("    return 0;")
+    return lines
+
+
+def cut(path, func, task):
+    with open(path) as f:
+        lines = f.read().split("\n")
+    start = re.compile(r"^(?:\S.*[\s*])?" + re.escape(func) + r"\(")
+    for i, line in enumerate(lines):
+        if start.match(line) and not line.startswith(("//", "/*", " *")) \
+                and not line.rstrip().endswith(";"):
+            k = i
+            while k > 0 and lines[k - 1].strip() and not lines[k - 1].startswith(
+                    ("//", "}", "#", " ")) and not lines[k - 1].endswith(";"):
+                k -= 1
+            b = i
+            while lines[b] != "{":
+                b += 1
+            e = b
+            while lines[e] != "}":
+                e += 1
+            signature = " ".join(x.strip() for x in lines[k:b])
+            body = [f"    // Exercise {task}: write the body of {func}().  The comment",
+                    "    // above says what it must do; docs/ explains the rules.",
+                    ] + stub_for(signature)
+            lines[b + 1:e] = body
+            with open(path, "w") as f:
+                f.write("\n".join(lines))
+            return
+    sys.exit(f"exercise.py: no function {func} in {path}")
+
+
+def copy_stage(stage, dest):
+    if os.path.exists(dest):
+        shutil.rmtree(dest)
+    src = os.path.join(ROOT, stage)
+    prog = make_var(stage, "PROG")
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(prog, "*.o"))
+
+
+def start(stage, dest=None):
+    dest = dest or os.path.join(EXERCISES, stage)
+    spec = make_var(stage, "EXERCISE")
+    if not spec:
+        sys.exit(f"exercise.py: {stage} has no build-it-yourself exercise")
+    copy_stage(stage, dest)
+    task = f"{int(stage[:2])}.0"
+    for item in spec.split():
+        fname, func = item.split(":")
+        cut(os.path.join(dest, fname), func, task)
+    print(f"exercise {task}: {os.path.relpath(dest, ROOT)}/ is your copy of {stage}, "
+          f"with {', '.join(i.split(':')[1] + '()' for i in spec.split())} taken out.\n"
+          f"Write them, then: make grade STAGE={stage}")
+
+
+def apply(stage, task, dest):
+    copy_stage(stage, dest)
+    patch = os.path.join(ROOT, "solutions", stage, task + ".patch")
+    subprocess.run(["patch", "-s", "-p1", "-d", dest, "-i", patch], check=True)
+
+
+def grade(stage, task=None, root=EXERCISES):
+    folder = os.path.join(root, stage)
+    if not os.path.isdir(folder):
+        sys.exit(f"exercise.py: no {os.path.relpath(folder, ROOT)}/ yet: "
+                 f"run make exercise STAGE={stage} first")
+    prog = make_var(stage, "PROG")
+    build = subprocess.run(
+        ["cc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-g", "-Wall", "-Wextra",
+         "-o", os.path.join(folder, prog), os.path.join(folder, prog + ".c")],
+        capture_output=True, text=True)
+    if build.returncode:
+        print(build.stderr, end="")
+        print(f"== build of {prog} == FAIL\nScore: 0/?")
+        return 1
+    bats = subprocess.run([os.path.join(ROOT, "tools/bats/find-bats")],
+                          capture_output=True, text=True).stdout.strip() or "bats"
+    if task and not task.endswith(".0"):
+        tags = "exercise"
+    else:
+        tags = "!exercise"
+    env = dict(os.environ, URING_BIN_ROOT=root)
+    cmd = [bats, "--tap", "--filter-tags", tags, os.path.join(ROOT, "tests", stage + ".bats")]
+    if task and not task.endswith(".0"):
+        cmd[1:1] = ["--filter", re.escape(task)]
+    tap = subprocess.run(cmd, capture_output=True, text=True, env=env).stdout
+    score = total = 0
+    current = None
+    for line in tap.split("\n"):
+        m = re.match(r"^(not ok|ok) \d+ (.*?)(?: # skip.*)?$", line)
+        if m:
+            ok, name = m.group(1) == "ok", m.group(2)
+            pts = re.match(r"^\[(\d+)\]", name)
+            pts = int(pts.group(1)) if pts else 1
+            total += pts
+            score += pts if ok else 0
+            print(f"== {name} == {'OK' if ok else 'FAIL'}")
+            current = not ok
+        elif current and line.startswith("#"):
+            print("    " + line.lstrip("# "))
+    print(f"Score: {score}/{total}")
+    return 0
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "start":
+        start(argv[1], argv[2] if len(argv) > 2 else None)
+    elif len(argv) >= 2 and argv[0] == "grade":
+        return grade(argv[1], argv[2] if len(argv) > 2 and argv[2] else None,
+                     os.environ.get("GRADE_ROOT", EXERCISES))
+    elif len(argv) == 4 and argv[0] == "apply":
+        apply(argv[1], argv[2], argv[3])
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
