@@ -136,6 +136,8 @@ int main(int argc, char **argv)
     printf("completed %lu NOPs (%lu failed, %u dropped) through a ring of "
            "%u SQEs and %u CQEs\n",
            o.count, failed, dropped, r.sq_entries, r.cq_entries);
+    if (o.verbose)
+        printf("io_uring_enter: %lu calls\n", r.enters);
     ring_exit(&r);
     return failed || dropped ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -60,6 +60,8 @@ static inline int sys_io_uring_register(int fd, unsigned opcode, void *arg,
 struct ring {
     int fd;
     unsigned features;          // IORING_FEAT_* the kernel reported
+    unsigned setup_flags;       // IORING_SETUP_* we asked for
+    unsigned long enters;       // io_uring_enter calls made by ring_submit
     // Submission queue: we produce at the tail, the kernel consumes at the
     // head.  Each slot of sq_array holds the index of an SQE in sqes[].
     unsigned *sq_head;          // kernel: SQEs it has consumed
@@ -154,6 +156,7 @@ static inline int ring_init(struct ring *r, unsigned entries,
         return fd;
     r->fd = fd;
     r->features = p->features;
+    r->setup_flags = p->flags;
     ring_map(r, p);
     return 0;
 }
@@ -243,6 +246,15 @@ static inline bool cq_overflowed(const struct ring *r)
            IORING_SQ_CQ_OVERFLOW;
 }
 
+// Enter the kernel, counting the calls: system calls are what batching
+// saves, so every stage can report how many it made.
+static inline int ring_enter(struct ring *r, unsigned to_submit,
+                             unsigned min_complete, unsigned flags)
+{
+    r->enters++;
+    return sys_io_uring_enter(r->fd, to_submit, min_complete, flags);
+}
+
 // Publish the queued SQEs, submit all of them, and, when wait_nr > 0,
 // return only once at least wait_nr CQEs are ready to reap.  The caller
 // must have at least wait_nr requests in flight (or this sleeps forever)
@@ -271,7 +283,7 @@ static inline int ring_submit(struct ring *r, unsigned wait_nr)
             return 0;
         unsigned min_complete = ready < wait_nr ? wait_nr : 0;
         unsigned flags = (min_complete || overflow) ? IORING_ENTER_GETEVENTS : 0;
-        int ret = sys_io_uring_enter(r->fd, to_submit, min_complete, flags);
+        int ret = ring_enter(r, to_submit, min_complete, flags);
         if (ret == -EINTR)
             continue;
         if ((ret == -EAGAIN || ret == -EBUSY) && cq_ready(r) > 0)
