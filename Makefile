@@ -11,6 +11,7 @@
 #   make exercise STAGE=..    write a starter copy into exercises/ (git-ignored)
 #   make grade STAGE=.. [T=..] grade it: one line per test, then Score: N/M
 #   make docs | check-docs    refresh / verify the code quoted in docs/
+#   make bench [QUICK=1]      speed and memory against the classic calls
 #   make clean
 #
 # CC, CFLAGS, CPPFLAGS and LDFLAGS given on the command line reach every
@@ -88,6 +89,11 @@ sanitize: $(TEST_TOOLS)
 	done; echo "sanitize: $(words $(STAGES)) stages built into build/sanitize/"
 	@$(SAN_ENV) URING_BIN_ROOT=$(CURDIR)/build/sanitize BATS='$(BATS)' tests/run $(STAGE)
 
+# Speed and memory, side by side with the classic calls (bench/README.md).
+# Never part of make test: machines are noisy.  QUICK=1: under a minute.
+bench:
+	@QUICK='$(QUICK)' bench/run
+
 # Classroom exercises (docs/teaching.md).  The starter is cut from the stage
 # by tools/exercise.py, so it never drifts from it.
 exercise:
@@ -115,4 +121,4 @@ clean:
 	@for s in $(STAGES); do $(SUBMAKE) -s -C $$s clean; done
 	rm -rf $(TEST_TOOLS) build
 
-.PHONY: all tour test sanitize exercise grade check-exercises whatsnew docs check-docs check-carried check-warnings check clean $(STAGES)
+.PHONY: all tour test bench sanitize exercise grade check-exercises whatsnew docs check-docs check-carried check-warnings check clean $(STAGES)
