@@ -17,3 +17,72 @@ ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
     echo "$stderr"
     [ "$status" -eq 0 ]
 }
+
+# The SVG's rect for FIELD: "offset x y width height" (tools/ring-diagram.py
+# tags every field with data-field, data-offset and data-bytes).
+svg_field() {
+    python3 - "$1" "$2" <<'PY'
+import re, sys
+svg, field = open(sys.argv[1]).read(), sys.argv[2]
+m = re.search(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"[^>]*'
+              r'data-field="' + re.escape(field) + r'" data-offset="(\d+)"', svg)
+print(m.group(5), m.group(1), m.group(2), m.group(3), m.group(4)) if m else sys.exit(1)
+PY
+}
+
+@test "ring-diagram.py places sq_off.array and cq_off.cqes at the offsets syscalls reports" {
+    "$ROOT/01-syscalls/syscalls" >/dev/null 2>&1 || [ $? -ne 77 ] || skip "io_uring is not available here"
+    cd "$BATS_TEST_TMPDIR"
+    "$ROOT/01-syscalls/syscalls" 4 > facts
+    python3 "$ROOT/tools/ring-diagram.py" < facts > layout.svg
+    for f in sq_off.array cq_off.cqes sq_off.head cq_off.tail sq_off.flags cq_off.overflow; do
+        want=$(sed -n "s/^$f: //p" facts)
+        read -r off x y w h < <(svg_field layout.svg "$f")
+        [ "$off" -eq "$want" ]
+    done
+}
+
+@test "ring-diagram.py draws to scale: a field's position and width follow from its byte offset" {
+    cd "$BATS_TEST_TMPDIR"
+    # A made-up kernel (no io_uring needed): 8 entries, no SINGLE_MMAP, odd offsets.
+    cat > facts <<'IN'
+sq_entries: 8
+cq_entries: 16
+features: NODROP
+sq_off.head: 0
+sq_off.tail: 4
+sq_off.ring_mask: 8
+sq_off.ring_entries: 12
+sq_off.flags: 16
+sq_off.dropped: 20
+sq_off.array: 48
+cq_off.head: 0
+cq_off.tail: 4
+cq_off.ring_mask: 8
+cq_off.ring_entries: 12
+cq_off.overflow: 16
+cq_off.cqes: 32
+cq_off.flags: 20
+IN
+    python3 "$ROOT/tools/ring-diagram.py" < facts > layout.svg
+    grep -q 'IORING_OFF_CQ_RING' layout.svg           # two ring mappings, not one
+    read -r _ x0 y0 _ _ < <(svg_field layout.svg sq_off.head)
+    for f in sq_off.array:48 sq_off.dropped:20 sq_off.flags:16; do
+        read -r off x y w h < <(svg_field layout.svg "${f%%:*}")
+        [ "$off" -eq "${f##*:}" ]
+        # 16 bytes a row, 38 px a byte, 40 px a row (data-* on the <svg>)
+        [ "${x%.*}" -eq $((${x0%.*} + (off % 16) * 38)) ]
+        [ "${y%.*}" -eq $((${y0%.*} + (off / 16) * 40)) ]
+        [ "${w%.*}" -eq $((4 * 38)) ]
+    done
+}
+
+@test "docs/img/ring-layout.svg is what ring-diagram.py draws from the numbers kept in it" {
+    cd "$BATS_TEST_TMPDIR"
+    python3 - "$ROOT/docs/img/ring-layout.svg" > facts <<'PY'
+import html, re, sys
+print(html.unescape(re.search(r"<desc>(.*?)</desc>", open(sys.argv[1]).read(), re.S).group(1)))
+PY
+    python3 "$ROOT/tools/ring-diagram.py" < facts > again.svg
+    diff -u "$ROOT/docs/img/ring-layout.svg" again.svg
+}
