@@ -95,7 +95,12 @@ static unsigned long run_nops(struct ring *r, const struct options *o)
         while (next < o->count && in_flight < r->cq_entries) {
             struct io_uring_sqe *sqe = sq_get(r);
             if (!sqe) {
+                // SQ full: hand it to the kernel to make room.  If the
+                // kernel took nothing (it was short of memory, EAGAIN),
+                // reap first: completions give resources back.
                 submit(r, false, o->verbose);
+                if (sq_space(r) == 0)
+                    break;
                 continue;
             }
             // A NOP does nothing but complete.  user_data is ours: the

@@ -101,8 +101,9 @@ def parse_output(arg):
 
 
 def run(folder, cmd):
-    p = subprocess.run(["bash", "-c", cmd + " 2>&1"], cwd=os.path.join(ROOT, folder),
-                       capture_output=True, text=True, timeout=60)
+    p = subprocess.run(["bash", "-c", cmd], cwd=os.path.join(ROOT, folder),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=60)
     return p.stdout
 
 
