@@ -11,6 +11,7 @@
 #   make exercise STAGE=..    write a starter copy into exercises/ (git-ignored)
 #   make grade STAGE=.. [T=..] grade it: one line per test, then Score: N/M
 #   make docs | check-docs    refresh / verify the code quoted in docs/
+#   make html | check-html    the course as a web book in html/ | its links
 #   make bench [QUICK=1]      speed and memory against the classic calls
 #   make clean
 #
@@ -55,6 +56,17 @@ docs: all
 
 check-docs:
 	@$(PYTHON) tools/doccode.py --check $(CHAPTERS) README.md
+
+# The course as a web book in html/ (git-ignored), opened from file:// with
+# no network: chapters, annotated source, stage diffs.  tools/web/ensure-deps
+# fetches the npm tools pinned in tools/web/ into tools/web/node_modules.
+# check-html: no broken links or missing images (tests/html.bats adds Chromium).
+html:
+	@tools/web/ensure-deps
+	@node tools/web/build.js html
+
+check-html: html
+	@node tools/web/check-links.js html
 
 check-carried:
 	@tools/check-carried $(STAGES)
@@ -121,4 +133,4 @@ clean:
 	@for s in $(STAGES); do $(SUBMAKE) -s -C $$s clean; done
 	rm -rf $(TEST_TOOLS) build
 
-.PHONY: all tour test bench sanitize exercise grade check-exercises whatsnew docs check-docs check-carried check-warnings check clean $(STAGES)
+.PHONY: all tour test bench sanitize exercise grade check-exercises whatsnew docs check-docs html check-html check-carried check-warnings check clean $(STAGES)
