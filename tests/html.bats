@@ -34,8 +34,8 @@ find_chromium() {
     fi >&2
     command -v apt-get >/dev/null || { echo "no chromium on PATH, and no apt-get to install it" >&2; return 1; }
     local log=$BATS_FILE_TMPDIR/apt.log
-    if ! { timeout 120 apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-            timeout 240 apt-get install -y -qq --no-install-recommends chromium; } >"$log" 2>&1; then
+    if ! { timeout 120 apt-get update -qq -o DPkg::Lock::Timeout=60 && DEBIAN_FRONTEND=noninteractive \
+            timeout 240 apt-get install -y -qq -o DPkg::Lock::Timeout=60 chromium; } >"$log" 2>&1; then
         echo "apt-get install chromium failed: $(tail -n 1 "$log")" >&2; return 1
     fi
     command -v chromium || { echo "chromium installed but not on PATH" >&2; return 1; }

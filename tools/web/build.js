@@ -313,6 +313,8 @@ function annotatedPage(stage, file) {
     if (introLines.join('').trim()) body += `<div class="intro prose">${proseHtml(introLines.join('\n'), env)}</div>\n`;
     body += `<div class="annotated">\n`;
     let n = firstLine;
+    const seen = new Set();   // an id once, at the first definition
+    for (const sec of sections) sec.anchors = sec.anchors.filter((a) => !seen.has(a) && seen.add(a));
     for (const sec of sections) {
         while (sec.code.length && !sec.code[sec.code.length - 1].trim()) sec.code.pop();
         const docs = sec.docs.join('\n').trim();
@@ -322,7 +324,7 @@ function annotatedPage(stage, file) {
         let ln = sec.first + sec.docs.length;
         for (const l of codeLines) {
             const def = lang === 'c' ? definitionOf(sec.code[ln - sec.first - sec.docs.length]) : null;
-            const lid = def && def !== id ? ` id="${def}"` : '';
+            const lid = def && def !== id && sec.anchors.includes(def) ? ` id="${def}"` : '';
             code += `<span class="line"${lid}><a class="ln" href="#L${ln}" id="L${ln}">${ln}</a>${l}\n</span>`;
             ln++;
         }
@@ -403,9 +405,9 @@ function diffPage(stage, pairs, out) {
 // ---- Pages ----
 
 function layout(page, body, { wide = false } = {}) {
-    const idx = site.pages.indexOf(page);
-    const prev = site.pages[idx - 1];
-    const next = site.pages[idx + 1];
+    const idx = site.pages.indexOf(page);   // -1: a page outside the reading order
+    const prev = idx > 0 ? site.pages[idx - 1] : null;
+    const next = idx >= 0 ? site.pages[idx + 1] : null;
     const a = (to, cls, label, text) => to
         ? `<a class="${cls}" href="${escapeHtml(rel(page.out, to.out))}" rel="${cls}" title="${escapeHtml(to.title)}"><span class="dir">${label}</span> <span class="what">${escapeHtml(to.short)}</span></a>`
         : `<span class="${cls} none"></span>`;
