@@ -75,9 +75,10 @@ shot() {
         stage=$(basename "$(dirname "$mk")")
         prog=$(sed -n 's/^PROG *= *//p' "$mk")
         prev=$(sed -n 's/^PREV *= *//p' "$mk")
-        for f in "$prog.c" die.h uring.h Makefile; do
-            [ -f "$ROOT/$stage/$f" ] || continue
-            [ -s "$SITE/$stage/$f.html" ] || { echo "no annotated page for $stage/$f"; false; }
+        for f in "$ROOT/$stage"/*.c "$ROOT/$stage"/*.h "$mk"; do
+            [ -f "$f" ] || continue
+            f=${f#"$ROOT/"}
+            [ -s "$SITE/$f.html" ] || { echo "no annotated page for $f"; false; }
         done
         if [ -n "$prev" ] && [ -f "$ROOT/$stage/$prog.c" ] && [ -d "$ROOT/$prev" ]; then
             [ -s "$SITE/$stage/diff.html" ] || { echo "no diff page for $stage"; false; }
@@ -185,5 +186,5 @@ shot() {
     shot "$SHOTS/contents-phone.png" 390,844 index.html
     shot "$SHOTS/source-laptop.png" 1280,900 "$src"
     shot "$SHOTS/source-phone.png" 390,844 "$src"
-    echo "screenshots of index.html and $src in $SHOTS" >&3
+    echo "# screenshots of index.html and $src in $SHOTS" >&3
 }
