@@ -1,0 +1,310 @@
+# tests/03-cat.bats - cat(1) through the ring, batched
+# bats file_tags=stage:03
+bats_require_minimum_version 1.8.0
+load helpers
+
+setup() { cd "$BATS_TEST_TMPDIR"; }
+
+CAT() { printf '%q' "$STAGE_DIR/cat"; }
+
+# The blocks cat reads in, from the source (03-cat/cat.c).
+BLOCK=$(($(sed -n 's/^#define BLOCK_BYTES //p' "$SRC_DIR/cat.c")))
+NBLOCKS=$(sed -n 's/^#define NBLOCKS //p' "$SRC_DIR/cat.c")
+
+# same_as_coreutils ARG...: our cat and coreutils' cat print the same
+# bytes on stdout, the same stderr and exit with the same status.
+same_as_coreutils() {
+    run_stage cat "$@"
+    local ours_status=$status
+    printf '%s' "$output" > ours.out
+    printf '%s' "$stderr" > ours.err
+    run --separate-stderr cat "$@"
+    printf '%s' "$output" > theirs.out
+    printf '%s' "$stderr" > theirs.err
+    cmp ours.out theirs.out
+    cmp ours.err theirs.err
+    [ "$ours_status" -eq "$status" ]
+}
+
+@test "cat: files of 0, 1, BLOCK-1, BLOCK, BLOCK+1, NBLOCKS blocks and NBLOCKS blocks + 1 byte come out byte for byte" {
+    for n in 0 1 $((BLOCK - 1)) $BLOCK $((BLOCK + 1)) $((NBLOCKS * BLOCK)) $((NBLOCKS * BLOCK + 1)); do
+        head -c "$n" /dev/urandom > "f$n"
+        run_sh "$(CAT) f$n > out"
+        [ "$status" -eq 0 ]
+        [ -z "$stderr" ]
+        cmp "f$n" out
+    done
+}
+
+@test "cat: a 20 MiB file comes out byte for byte, through a pipe too" {
+    head -c 20971520 /dev/urandom > big
+    run_sh "$(CAT) big | cmp - big"
+    [ "$status" -eq 0 ]
+}
+
+@test "cat: several files come out one after the other, like cat(1)" {
+    head -c 300000 /dev/urandom > a
+    printf 'tiny' > b
+    : > empty
+    head -c $((3 * BLOCK)) /dev/urandom > c
+    run_sh "$(CAT) a b empty c a > out"
+    [ "$status" -eq 0 ]
+    cat a b empty c a | cmp - out
+}
+
+@test "cat: with no FILE it copies stdin, from a pipe and from a file" {
+    head -c 1000000 /dev/urandom > data
+    run_sh "cat data | $(CAT) | cmp - data"
+    [ "$status" -eq 0 ]
+    run_sh "$(CAT) < data | cmp - data"
+    [ "$status" -eq 0 ]
+}
+
+@test "cat: - is stdin, and may come between and around files" {
+    printf 'one\n' > one
+    run_sh "printf 'in\n' | $(CAT) - one - one"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'in\none\none')" ]
+}
+
+@test "cat: reading stdin starts where the shell left it and leaves it at the end, as cat(1) does" {
+    seq 100000 > lines
+    run_sh "{ read -r first; $(CAT); } < lines > ours; { read -r first; cat; } < lines > theirs; cmp ours theirs"
+    [ "$status" -eq 0 ]
+    run_sh "{ $(CAT) > /dev/null; cat; } < lines"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+}
+
+@test "cat: a slow writer's bytes come out in order (only one read in flight on a pipe)" {
+    run_sh "( for c in a b c d e f g h; do printf \$c; sleep 0.01; done ) | $(CAT) | ( sleep 0.3; cat )"
+    [ "$status" -eq 0 ]
+    [ "$output" = abcdefgh ]
+}
+
+@test "cat: output into a slow pipe is complete and in order (short writes are finished)" {
+    head -c 4194304 /dev/urandom > big
+    run_sh "$(CAT) big | { sleep 0.2; cat; } | cmp - big"
+    [ "$status" -eq 0 ]
+}
+
+@test "cat: output into a pipe that reads 1000 bytes at a time is complete" {
+    head -c 1000000 /dev/urandom > data
+    run_sh "$(CAT) data | dd bs=1000 status=none | cmp - data"
+    [ "$status" -eq 0 ]
+}
+
+@test "cat: big | head -c1 ends at once, killed by SIGPIPE like cat(1)" {
+    truncate -s 1G big
+    SECONDS=0
+    run_sh "$(CAT) big | head -c1 > /dev/null; echo \"\${PIPESTATUS[0]}\""
+    [ "$status" -eq 0 ]
+    [ "$output" = 141 ]
+    [ "$SECONDS" -lt 5 ]
+}
+
+@test "cat: with SIGPIPE ignored it reports the broken pipe and exits 1" {
+    truncate -s 1G big
+    run_sh "trap '' PIPE; $(CAT) big | head -c1 > /dev/null; echo \"\${PIPESTATUS[0]}\""
+    [ "$status" -eq 0 ]
+    [ "$output" = 1 ]
+    [ "$stderr" = "cat: write error: Broken pipe" ]
+}
+
+@test "cat: with SIGPIPE ignored and stdin waiting, a broken pipe still ends it" {
+    # The reader is gone before x arrives; the writer then keeps the pipe
+    # open for 20 s.  The read in flight is cancelled: cat is done long before.
+    run_sh "trap '' PIPE
+        { sleep 0.3; printf x; sleep 20; } 2> /dev/null | { $(CAT) 2> err; echo \$? > rc; } | true > /dev/null 2>&1 &
+        sleep 2; cat rc err"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf '1\ncat: write error: Broken pipe')" ]
+}
+
+@test "cat: /proc files, whose st_size is 0, come out whole" {
+    same_as_coreutils /proc/version /proc/filesystems
+    [ "$status" -eq 0 ]
+    [ -s ours.out ]
+    [ -r /proc/kallsyms ] || skip "/proc/kallsyms is not readable here"
+    # several blocks' worth of a file that says it is empty
+    run_sh "$(CAT) /proc/kallsyms | cmp - /proc/kallsyms"
+    [ "$status" -eq 0 ]
+}
+
+@test "cat: character devices work: /dev/null is empty, /dev/zero feeds head" {
+    run_stage cat /dev/null
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    run_sh "$(CAT) /dev/zero | head -c 3000000 | cmp - <(head -c 3000000 /dev/zero)"
+    [ "$status" -eq 0 ]
+}
+
+@test "cat: a missing FILE among good ones is reported, the others printed, exit 1" {
+    printf 'a\n' > a
+    printf 'b\n' > b
+    run_stage cat a nope b
+    [ "$status" -eq 1 ]
+    [ "$output" = "$(printf 'a\nb')" ]
+    [ "$stderr" = "cat: nope: No such file or directory" ]
+    same_as_coreutils a nope b
+}
+
+@test "cat: a directory among files is reported as cat(1) reports it, exit 1" {
+    printf 'a\n' > a
+    mkdir dir
+    run_stage cat a dir a
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "cat: dir: Is a directory" ]
+    same_as_coreutils a dir a
+}
+
+@test "cat: a read error (EIO from /proc/self/mem) is reported from the CQE, exit 1" {
+    printf 'a\n' > a
+    run_stage cat a /proc/self/mem a
+    [ "$status" -eq 1 ]
+    [ "$output" = "$(printf 'a\na')" ]
+    [ "$stderr" = "cat: /proc/self/mem: Input/output error" ]
+}
+
+@test "cat: an unreadable FILE is reported, the others printed, exit 1" {
+    command -v setpriv > /dev/null || skip "setpriv is not installed"
+    printf 'a\n' > a
+    printf 'secret\n' > locked
+    chmod 600 locked
+    chmod 755 .
+    if [ "$(id -u)" -eq 0 ]; then
+        chown 65534 a
+        as_nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+    fi
+    run_sh "${as_nobody:-} $(CAT) a locked a"
+    [ "$status" -eq 1 ]
+    [ "$output" = "$(printf 'a\na')" ]
+    [ "$stderr" = "cat: locked: Permission denied" ]
+}
+
+@test "cat: error messages come out in their place among the data, as with cat(1)" {
+    printf 'first\n' > a
+    printf 'last\n' > b
+    run_sh "$(CAT) a nope b missing a 2>&1"
+    [ "$status" -eq 1 ]
+    [ "$output" = "$(cat a nope b missing a 2>&1)" ]
+}
+
+@test "cat: appending a file to itself is refused, as cat(1) does, and the file is untouched" {
+    printf 'abc\n' > self
+    run_sh "$(CAT) self >> self"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "cat: self: input file is output file" ]
+    [ "$(cat self)" = abc ]
+}
+
+@test "cat: output to a file goes where the shell's file position is, appending with >>" {
+    head -c 500000 /dev/urandom > data
+    run_sh "{ echo before; $(CAT) data; echo after; } > ours; { echo before; cat data; echo after; } > theirs"
+    [ "$status" -eq 0 ]
+    cmp ours theirs
+    run_sh "$(CAT) data >> ours; cat data >> theirs"
+    cmp ours theirs
+}
+
+@test "cat: a full disk (/dev/full) is a write error, exit 1" {
+    printf 'abc\n' > a
+    run_sh "$(CAT) a > /dev/full"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "cat: write error: No space left on device" ]
+}
+
+@test "cat: a closed stdout or stdin is reported, not read or written as the ring" {
+    printf 'abc\n' > a
+    run_sh "$(CAT) a >&-"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "cat: standard output: Bad file descriptor" ]
+    run_sh "$(CAT) a - a <&-"
+    [ "$status" -eq 1 ]
+    [ "$output" = "$(printf 'abc\nabc')" ]
+    [ "$stderr" = "cat: -: Bad file descriptor" ]
+}
+
+@test "cat: a sparse file past 4 GiB comes out whole, with the bytes after the 4 GiB mark in place" {
+    truncate -s $((4 * 1024 * 1024 * 1024 + 16)) huge
+    printf 'ACROSS' | dd of=huge bs=1 seek=$((4 * 1024 * 1024 * 1024 - 3)) conv=notrunc status=none
+    printf 'end' | dd of=huge bs=1 seek=$((4 * 1024 * 1024 * 1024 + 13)) conv=notrunc status=none
+    run_sh "$(CAT) huge | tail -c 19 | od -An -c"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(tail -c 19 huge | od -An -c)" ]
+    run_sh "$(CAT) huge | wc -c"
+    [ "$output" -eq $((4 * 1024 * 1024 * 1024 + 16)) ]
+}
+
+@test "cat: memory does not grow with the input: max RSS under 8 MiB for 512 MiB" {
+    [ -x /usr/bin/time ] || skip "/usr/bin/time is not installed"
+    truncate -s 512M big
+    run_sh "/usr/bin/time -f %M -o rss $(CAT) big > /dev/null"
+    [ "$status" -eq 0 ]
+    echo "max RSS: $(cat rss) KiB"
+    [ "$(cat rss)" -lt 8192 ]
+}
+
+@test "cat: reads and writes are batched: several SQEs per io_uring_enter, far fewer calls than blocks" {
+    head -c $((32 * BLOCK)) /dev/urandom > data
+    run_traced "strace -f -qq -y -e trace=io_uring_enter,read,write,pread64,readv,writev -o trace $(CAT) data > /dev/null"
+    [ "$status" -eq 0 ]
+    # No read(2) or write(2) of the data (-y names each fd's file): every
+    # byte goes through the ring.
+    ! grep -E '(read|pread64|readv)\([0-9]+<[^>]*/data>' trace
+    ! grep -E '(write|writev)\(1<' trace
+    calls=$(grep -c 'io_uring_enter(' trace)
+    # 32 blocks to read and write: 64 requests in about 17 calls.
+    [ "$calls" -le 20 ]
+    # and a call submitted NBLOCKS reads at once
+    grep -q "io_uring_enter([0-9]*<[^>]*>, $NBLOCKS, 1, IORING_ENTER_GETEVENTS" trace
+}
+
+@test "cat: SIGSTOP and SIGCONT while it waits on a slow pipe lose nothing (EINTR is retried)" {
+    run_sh "
+        ( for i in \$(seq 40); do echo \$i; sleep 0.02; done ) | $(CAT) > out &
+        pid=\$!
+        for i in 1 2 3 4 5; do
+            sleep 0.1
+            kill -STOP \$pid && kill -CONT \$pid
+        done
+        wait \$pid"
+    [ "$status" -eq 0 ]
+    seq 40 | cmp - out
+}
+
+@test "cat: a tracer attaching and leaving mid-copy loses nothing" {
+    run_traced "
+        ( for i in \$(seq 40); do echo \$i; sleep 0.02; done ) | $(CAT) > out &
+        pid=\$!
+        sleep 0.2
+        timeout 0.3 strace -qq -p \$pid -o /dev/null
+        wait \$pid"
+    [ "$status" -eq 0 ]
+    seq 40 | cmp - out
+}
+
+@test "cat: an unknown option is a usage error, exit 2" {
+    run_stage cat -n a
+    [ "$status" -eq 2 ]
+    [ -z "$output" ]
+    [ "$stderr" = "$(printf "cat: unknown option '-n'\nusage: cat [FILE]...")" ]
+}
+
+@test "cat: -h and --help print the usage on stdout and exit 0" {
+    for h in -h --help; do
+        run_stage cat "$h"
+        [ "$status" -eq 0 ]
+        [ "$output" = "usage: cat [FILE]..." ]
+    done
+}
+
+@test "cat: where seccomp forbids io_uring (EPERM, as Docker does) it explains and exits 77" {
+    printf 'a\n' > a
+    assert_forbidden EPERM cat a
+}
+
+@test "cat: on a kernel without io_uring (ENOSYS) it explains and exits 77" {
+    printf 'a\n' > a
+    assert_forbidden ENOSYS cat a
+}
