@@ -8,7 +8,7 @@
  * back (finishing short sends), receive again.  A signal ends the loop the
  * same way: as a completion.
  * New since 02-mmap-rings: sockets, per-connection state, cancellation.
- * Read alongside docs/06-echo-server.md.    usage: ./echo-server [-a ADDR] [-p PORT]
+ * Read alongside docs/06-echo-server.md.   usage: ./echo-server [-a A] [-p P]
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -73,7 +73,7 @@ struct conn {
 struct server {
     struct ring ring;
     int listen_fd, signal_fd;
-    struct conn *conns;   // grows by doubling; the kernel never sees it
+    struct conn *conns; // grows by doubling; the kernel never sees it
     unsigned nslots, free_head;
     unsigned inflight;    // requests queued or owned by the kernel
     uint64_t listener_ud; // the ACCEPT or TIMEOUT now in flight
@@ -134,7 +134,10 @@ static struct options parse_args(int argc, char **argv)
 // the opcodes this kernel knows; an older kernel refuses the probe itself.
 static void require_opcodes(const struct ring *r)
 {
-    static const struct { unsigned op; const char *name, *since; } need[] = {
+    static const struct {
+        unsigned op;
+        const char *name, *since;
+    } need[] = {
         {IORING_OP_POLL_ADD, "IORING_OP_POLL_ADD", "5.1"},
         {IORING_OP_TIMEOUT, "IORING_OP_TIMEOUT", "5.4"},
         {IORING_OP_ACCEPT, "IORING_OP_ACCEPT", "5.5"},
@@ -143,8 +146,8 @@ static void require_opcodes(const struct ring *r)
         {IORING_OP_RECV, "IORING_OP_RECV", "5.6"},
         {IORING_OP_SEND, "IORING_OP_SEND", "5.6"},
     };
-    size_t size = sizeof(struct io_uring_probe) +
-                  256 * sizeof(struct io_uring_probe_op);
+    size_t size =
+        sizeof(struct io_uring_probe) + 256 * sizeof(struct io_uring_probe_op);
     struct io_uring_probe *probe = calloc(1, size);
     if (!probe)
         die("calloc");
@@ -164,8 +167,10 @@ static void require_opcodes(const struct ring *r)
         missing = "IORING_FEAT_FAST_POLL", since = "5.7";
     free(probe);
     if (missing) {
-        warn_err(0, "io_uring is not available here: this kernel lacks %s "
-                    "(Linux %s and newer have it)", missing, since);
+        warn_err(0,
+                 "io_uring is not available here: this kernel lacks %s "
+                 "(Linux %s and newer have it)",
+                 missing, since);
         exit(EXIT_UNAVAILABLE);
     }
 }
@@ -225,7 +230,10 @@ static uint64_t ud_make(enum kind k, unsigned slot, unsigned gen)
     return (uint64_t)gen << 40 | (uint64_t)slot << 8 | k;
 }
 
-static enum kind ud_kind(uint64_t ud) { return (enum kind)(ud & 0xff); }
+static enum kind ud_kind(uint64_t ud)
+{
+    return (enum kind)(ud & 0xff);
+}
 
 static uint64_t conn_ud(const struct server *s, const struct conn *c,
                         enum kind k)
@@ -380,8 +388,7 @@ static struct conn *conn_new(struct server *s, int fd)
 static struct conn *conn_of(struct server *s, uint64_t ud)
 {
     unsigned slot = (unsigned)(ud >> 8), gen = (unsigned)(ud >> 40);
-    if (slot >= s->nslots || s->conns[slot].fd < 0 ||
-        s->conns[slot].gen != gen)
+    if (slot >= s->nslots || s->conns[slot].fd < 0 || s->conns[slot].gen != gen)
         return 0;
     return &s->conns[slot];
 }
@@ -494,8 +501,9 @@ static void complete(struct server *s, const struct io_uring_cqe *cqe)
     if (k == K_RECV || k == K_SEND || k == K_CLOSE) {
         c = conn_of(s, cqe->user_data);
         if (!c) {
-            warn_err(0, "completion for a connection that is gone "
-                        "(user_data %#llx)",
+            warn_err(0,
+                     "completion for a connection that is gone "
+                     "(user_data %#llx)",
                      (unsigned long long)cqe->user_data);
             return;
         }
@@ -583,8 +591,9 @@ int main(int argc, char **argv)
     queue_signal(&s);
     queue_accept(&s);
     serve(&s);
-    warn_err(0, "stopped by %s: served %llu connections, echoed %llu bytes, "
-                "finished %llu short sends, paused accept %llu times",
+    warn_err(0,
+             "stopped by %s: served %llu connections, echoed %llu bytes, "
+             "finished %llu short sends, paused accept %llu times",
              s.signo == SIGINT ? "SIGINT" : "SIGTERM", s.served, s.bytes,
              s.short_sends, s.pauses);
     ring_exit(&s.ring);

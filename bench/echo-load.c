@@ -64,7 +64,8 @@ static void interest(struct conn *c, int out)
     if (c->want_out == out)
         return;
     c->want_out = out;
-    struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.ptr = c};
+    struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0),
+                             .data.ptr = c};
     if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
         die("epoll_ctl");
 }
@@ -198,7 +199,8 @@ int main(int argc, char **argv)
             }
             c->got += (size_t)r;
             if (c->got > c->sent) {
-                fprintf(stderr, "echo-load: %zu bytes came back, %zu were sent\n",
+                fprintf(stderr,
+                        "echo-load: %zu bytes came back, %zu were sent\n",
                         c->got, c->sent);
                 return 1;
             }

@@ -34,7 +34,10 @@ struct conn {
 };
 
 static volatile sig_atomic_t stop;
-static void on_signal(int sig) { stop = sig; }
+static void on_signal(int sig)
+{
+    stop = sig;
+}
 
 static void die(const char *what)
 {
@@ -67,7 +70,8 @@ static int listen_on(const char *addr, int port)
         usage();
     }
     *pport = htons((uint16_t)port);
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd =
+        socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         die("socket");
     int one = 1;
@@ -78,7 +82,8 @@ static int listen_on(const char *addr, int port)
         die("listen");
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
         die("getsockname");
-    printf(ss.ss_family == AF_INET6 ? "listening on [%s]:%u\n" : "listening on %s:%u\n",
+    printf(ss.ss_family == AF_INET6 ? "listening on [%s]:%u\n"
+                                    : "listening on %s:%u\n",
            addr, ntohs(*pport));
     fflush(stdout);
     return fd;
@@ -102,7 +107,8 @@ static void drop(struct conn *c)
 static int send_rest(int ep, struct conn *c, unsigned long long *bytes)
 {
     while (c->sent < c->len) {
-        ssize_t n = send(c->fd, c->buf + c->sent, c->len - c->sent, MSG_NOSIGNAL);
+        ssize_t n =
+            send(c->fd, c->buf + c->sent, c->len - c->sent, MSG_NOSIGNAL);
         if (n < 0 && errno == EAGAIN) {
             watch(ep, EPOLL_CTL_MOD, c, EPOLLOUT);
             return 0;
@@ -134,7 +140,8 @@ int main(int argc, char **argv)
         } else
             usage();
     }
-    struct sigaction sa = {.sa_handler = on_signal}; // no SA_RESTART: EINTR ends the wait
+    struct sigaction sa = {.sa_handler =
+                               on_signal}; // no SA_RESTART: EINTR ends the wait
     sigaction(SIGINT, &sa, 0);
     sigaction(SIGTERM, &sa, 0);
     int lfd = listen_on(addr, port);
@@ -155,7 +162,8 @@ int main(int argc, char **argv)
             struct conn *c = ev[i].data.ptr;
             if (c == &listener) {
                 int fd;
-                while ((fd = accept4(lfd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+                while ((fd = accept4(lfd, 0, 0,
+                                     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
                     struct conn *nc = malloc(sizeof(*nc));
                     if (!nc) {
                         close(fd);
@@ -168,7 +176,8 @@ int main(int argc, char **argv)
                 }
                 continue;
             }
-            if (c->sent < c->len) { // EPOLLOUT, or an error while waiting for it
+            if (c->sent <
+                c->len) { // EPOLLOUT, or an error while waiting for it
                 int r = send_rest(ep, c, &bytes);
                 if (r < 0)
                     drop(c);
@@ -189,7 +198,9 @@ int main(int argc, char **argv)
                 drop(c);
         }
     }
-    fprintf(stderr, "epoll-echo: stopped by %s: served %llu connections, echoed %llu bytes\n",
+    fprintf(stderr,
+            "epoll-echo: stopped by %s: served %llu connections, echoed %llu "
+            "bytes\n",
             stop == SIGINT ? "SIGINT" : "SIGTERM", served, bytes);
     return 0;
 }

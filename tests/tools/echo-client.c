@@ -43,7 +43,8 @@ static socklen_t server_len;
 static int rcvbuf;
 static int delay_ms;
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void fail(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 static void fail(const char *fmt, ...)
 {
     va_list ap;
@@ -127,15 +128,16 @@ static int check(int conns, size_t bytes)
         bool reading = now() - start >= delay_ms / 1000.0;
         for (int c = 0; c < conns; c++) {
             pf[c].fd = cl[c].got < bytes ? cl[c].fd : -1;
-            pf[c].events = (cl[c].sent < bytes ? POLLOUT : 0) |
-                           (reading ? POLLIN : 0);
+            pf[c].events =
+                (cl[c].sent < bytes ? POLLOUT : 0) | (reading ? POLLIN : 0);
         }
         if (poll(pf, (nfds_t)conns, 100) < 0 && errno != EINTR)
             fail("poll: %s", strerror(errno));
         for (int c = 0; c < conns; c++) {
             struct client *k = &cl[c];
             if ((pf[c].revents & POLLOUT) && k->sent < bytes) {
-                size_t n = bytes - k->sent < sizeof(buf) ? bytes - k->sent : sizeof(buf);
+                size_t n = bytes - k->sent < sizeof(buf) ? bytes - k->sent
+                                                         : sizeof(buf);
                 for (size_t i = 0; i < n; i++)
                     buf[i] = (char)pattern((uint64_t)c, k->sent + i);
                 ssize_t w = send(k->fd, buf, n, MSG_NOSIGNAL);
@@ -144,15 +146,18 @@ static int check(int conns, size_t bytes)
                 if (w > 0)
                     k->sent += (size_t)w, progress = now();
             }
-            if ((pf[c].revents & (POLLIN | POLLHUP | POLLERR)) && k->got < bytes) {
+            if ((pf[c].revents & (POLLIN | POLLHUP | POLLERR)) &&
+                k->got < bytes) {
                 ssize_t r = recv(k->fd, buf, sizeof(buf), 0);
                 if (r == 0 || (r < 0 && errno != EAGAIN))
                     fail("client %d: %s after %zu of %zu bytes echoed", c,
                          r ? strerror(errno) : "end of stream", k->got, bytes);
                 for (ssize_t i = 0; i < r; i++)
-                    if ((uint8_t)buf[i] != pattern((uint64_t)c, k->got + (size_t)i))
+                    if ((uint8_t)buf[i] !=
+                        pattern((uint64_t)c, k->got + (size_t)i))
                         fail("client %d: byte %zu of the echo is not the byte "
-                             "it sent", c, k->got + (size_t)i);
+                             "it sent",
+                             c, k->got + (size_t)i);
                 if (r > 0) {
                     k->got += (size_t)r, progress = now();
                     if (k->got > k->sent)
@@ -268,7 +273,8 @@ static int wait_echoes(int *fds, int n, int ms, bool close_each)
 
 static int hold(int n, double seconds)
 {
-    int *fds = calloc((size_t)n, sizeof(int)), *open = calloc((size_t)n, sizeof(int));
+    int *fds = calloc((size_t)n, sizeof(int)),
+        *open = calloc((size_t)n, sizeof(int));
     for (int i = 0; i < n; i++) {
         open[i] = fds[i] = connect_one();
         if (write(fds[i], "x", 1) != 1)
