@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# bench/echo.sh - 06-echo-server against bench/epoll-echo, driven by
+# bench/60-echo-server.sh - 06-echo-server against bench/epoll-echo, driven by
 # bench/echo-load: echo round trips per second at 1, 50 and 500
 # connections with 128 B and 4 KiB messages, server and load generator
 # pinned to different CPUs.  Runs on its own or from bench/run.
 #
-#   bench/echo.sh                   3 runs of 3 s per point (about 4 minutes)
-#   QUICK=1 bench/echo.sh           1 run of 1 s per point (under a minute)
+#   bench/60-echo-server.sh                   3 runs of 3 s per point (about 4 minutes)
+#   QUICK=1 bench/60-echo-server.sh           1 run of 1 s per point (under a minute)
 #   ECHO_RUNS=5 ECHO_SECONDS=5 ...  more
 #
 # For every point the two servers run alternately, the order swapped from
