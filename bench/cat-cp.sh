@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/cat-cp.sh [RUNS [cat|cp]] - 03-cat and 04-cp against coreutils,
-# warm cache.
+# bench/cat-cp.sh [RUNS [cat|cp|grid]] - 03-cat and 04-cp against
+# coreutils, warm cache.  "grid" times 04-cp at several -q DEPTH and
+# -b BYTES on the 1 GiB file instead: how its defaults were chosen.
 #
 # Runs each pair of commands RUNS times (default 15), ours and coreutils'
 # alternately so both see the same machine, and prints for each the best
@@ -46,13 +47,23 @@ compare() {
         seconds "$ours" >> t.ours
         seconds "$theirs" >> t.theirs
     done
-    rss=$(/usr/bin/time -f %M sh -c "exec $ours" 2>&1 >/dev/null | tail -n 1)
+    rss=$(/usr/bin/time -f %M sh -c "$ours" 2>&1 >/dev/null | tail -n 1)
     set -- $(stats < t.ours) $(stats < t.theirs)
     printf '%-26s best: ours %.3fs coreutils %.3fs (time %.2fx, throughput %.2fx)   median: ours %.3fs coreutils %.3fs (time %.2fx, throughput %.2fx)   max RSS %d KiB\n' \
         "$label" "$1" "$3" "$(echo "$1 / $3" | bc -l)" "$(echo "$3 / $1" | bc -l)" \
         "$2" "$4" "$(echo "$2 / $4" | bc -l)" "$(echo "$4 / $2" | bc -l)" "$rss"
 }
 
+if [ "$what" = grid ]; then
+    for qb in "1 131072" "2 131072" "4 131072" "8 131072" "16 65536" \
+              "4 262144" "8 262144" "16 262144" "8 524288" "8 1048576"; do
+        set -- $qb
+        compare "cp -q $1 -b $2 f1g copy" "rm -f copy && $CP -q $1 -b $2 f1g copy" \
+            "rm -f copy && cp f1g copy"
+    done
+    rm -f copy t.ours t.theirs
+    exit 0
+fi
 [ "$what" = cp ] || for f in f64 f1g; do
     compare "cat $f > /dev/null" "$CAT $f > /dev/null" "cat $f > /dev/null"
     compare "cat $f | cat > /dev/null" "$CAT $f | cat > /dev/null" "cat $f | cat > /dev/null"
