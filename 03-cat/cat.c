@@ -40,50 +40,50 @@ static char data[NBLOCKS][BLOCK_BYTES] __attribute__((aligned(4096)));
 // emptied by writes.  Only the front block may be written, so stdout gets
 // the bytes in input order whatever order the reads complete in.
 enum block_state {
-    WANT_READ,  // needs a read SQE (new, or the rest of a short read)
-    READING,    // the kernel owns data[]: a read is in flight
-    FULL,       // holds len bytes of input, written of them already out
+    WANT_READ, // needs a read SQE (new, or the rest of a short read)
+    READING,   // the kernel owns data[]: a read is in flight
+    FULL,      // holds len bytes of input, written of them already out
 };
 
 struct block {
     enum block_state state;
-    unsigned long seq;  // position in the queue: the read's user_data
-    off_t off;          // file offset of data[0] (seekable inputs)
-    size_t len;         // bytes of input held
-    size_t written;     // bytes already written to stdout
-    const char *name;   // with why: an error to report when the writer
-    const char *why;    //   reaches this block, after the data before it
+    unsigned long seq; // position in the queue: the read's user_data
+    off_t off;         // file offset of data[0] (seekable inputs)
+    size_t len;        // bytes of input held
+    size_t written;    // bytes already written to stdout
+    const char *name;  // with why: an error to report when the writer
+    const char *why;   //   reaches this block, after the data before it
 };
 
 // The input being read.  Only one is open at a time; reads of the next
 // FILE start once the reads of this one have all come back.
 struct input {
-    const char *name;       // as given on the command line ("-": stdin)
-    int fd;                 // -1 between inputs
-    bool seekable;          // regular file: explicit offsets, read ahead
-    off_t size;             // st_size at open: how far to read ahead
-    off_t next_off;         // offset of the next new block's read
-    unsigned reading;       // reads in flight on fd
-    bool done;              // EOF or an error: no new reads
-    unsigned long end_seq;  // blocks after this one hold nothing of ours
+    const char *name;      // as given on the command line ("-": stdin)
+    int fd;                // -1 between inputs
+    bool seekable;         // regular file: explicit offsets, read ahead
+    off_t size;            // st_size at open: how far to read ahead
+    off_t next_off;        // offset of the next new block's read
+    unsigned reading;      // reads in flight on fd
+    bool done;             // EOF or an error: no new reads
+    unsigned long end_seq; // blocks after this one hold nothing of ours
 };
 
 struct cat {
     struct ring ring;
-    char **files;                // the FILE arguments ("-" if none)
+    char **files; // the FILE arguments ("-" if none)
     int nfiles, next_file;
     struct input in;
     struct block blocks[NBLOCKS];
-    unsigned long head, tail;    // blocks [head, tail) are in use, in order
-    struct iovec iov[NBLOCKS];   // the writev's list: lives until its CQE
-    bool writing;                // the writev is in flight
-    unsigned in_flight;          // SQEs submitted whose CQE we have not seen
-    int write_err;               // stdout failed: stop, drain, exit 1
-    bool cancelled;              // cancellations of the reads were sent
-    dev_t out_dev;               // stdout, if it is a regular file: to
-    ino_t out_ino;               //   refuse to read it ("cat f >> f")
-    bool stdin_open;             // fd 0 was open when we started
-    int status;                  // exit status: 1 once an input failed
+    unsigned long head, tail;  // blocks [head, tail) are in use, in order
+    struct iovec iov[NBLOCKS]; // the writev's list: lives until its CQE
+    bool writing;              // the writev is in flight
+    unsigned in_flight;        // SQEs submitted whose CQE we have not seen
+    int write_err;             // stdout failed: stop, drain, exit 1
+    bool cancelled;            // cancellations of the reads were sent
+    dev_t out_dev;             // stdout, if it is a regular file: to
+    ino_t out_ino;             //   refuse to read it ("cat f >> f")
+    bool stdin_open;           // fd 0 was open when we started
+    int status;                // exit status: 1 once an input failed
 };
 
 static struct block *block(struct cat *c, unsigned long seq)

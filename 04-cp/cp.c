@@ -9,7 +9,8 @@
  * New since 03-cat: write SQEs at explicit offsets, per-block state,
  * reaping by user_data, a verbose log of the order of events, and a
  * hard-linked timeout (CP_DELAY_FIRST) to make the reordering visible.
- * Read alongside docs/04-cp.md.   usage: ./cp [-q DEPTH] [-b BYTES] [-v] SRC DST
+ * Read alongside docs/04-cp.md.
+ * usage: ./cp [-q DEPTH] [-b BYTES] [-v] SRC DST
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -48,40 +49,40 @@ enum block_state { IDLE, READING, WAITING, WRITING };
 
 struct block {
     enum block_state state;
-    char *buf;           // BYTES bytes of the one buffer allocation
-    off_t off;           // file offset of buf[0], in SRC and in DST
-    size_t len;          // bytes read into buf
-    size_t written;      // bytes of those already written
-    unsigned long req;   // sequence number of the request in flight
+    char *buf;         // BYTES bytes of the one buffer allocation
+    off_t off;         // file offset of buf[0], in SRC and in DST
+    size_t len;        // bytes read into buf
+    size_t written;    // bytes of those already written
+    unsigned long req; // sequence number of the request in flight
 };
 
 struct cp {
     struct ring ring;
-    unsigned depth;               // -q: requests in flight, at most
-    size_t bytes;                 // -b: bytes per block
-    bool verbose;                 // -v: log every submission, completion
+    unsigned depth; // -q: requests in flight, at most
+    size_t bytes;   // -b: bytes per block
+    bool verbose;   // -v: log every submission, completion
     const char *src, *dst;
-    char *dst_path;               // DST/basename(SRC), when DST is a folder
+    char *dst_path; // DST/basename(SRC), when DST is a folder
     int src_fd, dst_fd;
-    bool src_seekable;            // regular file with a size: read ahead
-    off_t src_size;               // its st_size: how far to read ahead
+    bool src_seekable; // regular file with a size: read ahead
+    off_t src_size;    // its st_size: how far to read ahead
     mode_t src_mode;
-    bool dst_stream;              // DST is not a regular file: in order
-    off_t next_off;               // offset of the next new read
-    off_t write_off;              // stream DST: offset of the next write
-    off_t eof;                    // end of SRC once a read found it, or -1
-    unsigned reading;             // reads in flight
-    bool writing;                 // stream DST: a write is in flight
-    struct block *blocks;         // depth of them
-    unsigned in_flight;           // SQEs whose CQE has not arrived
-    int err;                      // first failure: stop, drain, exit 1
-    const char *err_what;         // "read" or "write"
+    bool dst_stream;      // DST is not a regular file: in order
+    off_t next_off;       // offset of the next new read
+    off_t write_off;      // stream DST: offset of the next write
+    off_t eof;            // end of SRC once a read found it, or -1
+    unsigned reading;     // reads in flight
+    bool writing;         // stream DST: a write is in flight
+    struct block *blocks; // depth of them
+    unsigned in_flight;   // SQEs whose CQE has not arrived
+    int err;              // first failure: stop, drain, exit 1
+    const char *err_what; // "read" or "write"
     bool cancelled;
-    unsigned delay_ms;            // CP_DELAY_FIRST: delay block 0's read
-    unsigned long submitted;      // requests so far: the next sequence number
+    unsigned delay_ms;       // CP_DELAY_FIRST: delay block 0's read
+    unsigned long submitted; // requests so far: the next sequence number
     unsigned long completed, reordered;
-    unsigned long timeout_req;    // sequence number of the timeout
-    bool timeout_pending;         // the timeout is in flight
+    unsigned long timeout_req; // sequence number of the timeout
+    bool timeout_pending;      // the timeout is in flight
     struct timespec start;
 };
 
@@ -161,8 +162,8 @@ static void resolve_dst(struct cp *c)
     struct stat st, src_st;
     if (stat(c->dst, &st) == 0 && S_ISDIR(st.st_mode)) {
         char *copy = strdup(c->src);
-        if (!copy || asprintf(&c->dst_path, "%s/%s", c->dst,
-                              basename(copy)) < 0)
+        if (!copy ||
+            asprintf(&c->dst_path, "%s/%s", c->dst, basename(copy)) < 0)
             die("%s", c->dst);
         free(copy);
         c->dst = c->dst_path;
@@ -204,8 +205,9 @@ static void setup(struct cp *c)
 // /dev/null) has no offsets: its blocks are written in order, one at a time.
 static void open_dst(struct cp *c)
 {
-    c->dst_fd = open(c->dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-                                 O_NONBLOCK, c->src_mode);
+    c->dst_fd =
+        open(c->dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK,
+             c->src_mode);
     if (c->dst_fd < 0 && errno == ENXIO)
         die("open %s (a FIFO that nobody reads)", c->dst);
     if (c->dst_fd < 0)
@@ -219,8 +221,8 @@ static void open_dst(struct cp *c)
 }
 
 // With -v: one line on stderr, stamped with the time since the start.
-__attribute__((format(printf, 2, 3))) static void log_event(struct cp *c,
-                                                           const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void
+log_event(struct cp *c, const char *fmt, ...)
 {
     if (!c->verbose)
         return;
@@ -265,8 +267,8 @@ static void queue_read(struct cp *c, struct block *b)
     b->state = READING;
     b->req = c->submitted++;
     c->reading++;
-    log_event(c, "submit   #%lu read  block %td offset %lld length %u",
-              b->req, b - c->blocks, (long long)(b->off + b->len), sqe->len);
+    log_event(c, "submit   #%lu read  block %td offset %lld length %u", b->req,
+              b - c->blocks, (long long)(b->off + b->len), sqe->len);
 }
 
 // CP_DELAY_FIRST=MS: put a timeout in front of block 0's first read,
@@ -338,9 +340,8 @@ static void queue_write(struct cp *c, struct block *b)
     b->state = WRITING;
     b->req = c->submitted++;
     c->writing = true;
-    log_event(c, "submit   #%lu write block %td offset %lld length %u",
-              b->req, b - c->blocks, (long long)(b->off + b->written),
-              sqe->len);
+    log_event(c, "submit   #%lu write block %td offset %lld length %u", b->req,
+              b - c->blocks, (long long)(b->off + b->written), sqe->len);
 }
 
 // A stream DST: start the write of the block whose turn it is, if any.
@@ -451,8 +452,8 @@ static void complete(struct cp *c, const struct io_uring_cqe *cqe)
     c->reordered += reordered;
     c->completed++;
     log_event(c, "complete #%lu %s block %td res %d%s", b->req,
-              b->state == READING ? "read " : "write", b - c->blocks,
-              cqe->res, reordered ? "  (out of order)" : "");
+              b->state == READING ? "read " : "write", b - c->blocks, cqe->res,
+              reordered ? "  (out of order)" : "");
     if (b->state == READING)
         read_done(c, b, cqe->res);
     else
