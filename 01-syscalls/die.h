@@ -7,7 +7,7 @@
  *   0   success
  *   1   runtime failure          die(), die_err()
  *   2   usage error              usage_error()
- *   77  io_uring not available   die_unavailable()
+ *   77  io_uring not available   die_unavailable(), die_missing()
  *
  * io_uring never uses errno: system call wrappers return -errno, and a
  * completion carries -errno in cqe->res.  So every helper here also comes
@@ -143,6 +143,19 @@ __attribute__((noreturn)) static inline void die_unavailable(int err,
                 "a profile that allows\n"
                 "  io_uring_setup, io_uring_enter and io_uring_register, "
                 "or run outside it.\n");
+    exit(EXIT_UNAVAILABLE);
+}
+
+// The kernel has io_uring, but not a feature or opcode this program needs
+// (found with the IORING_FEAT_* bits or IORING_REGISTER_PROBE, never by
+// parsing uname).  Name it and the release that brought it; exit 77.
+__attribute__((noreturn)) static inline void die_missing(const char *what,
+                                                          const char *linux)
+{
+    warn_err(0,
+             "io_uring is not available here: this kernel lacks %s "
+             "(Linux %s and newer have it)",
+             what, linux);
     exit(EXIT_UNAVAILABLE);
 }
 

@@ -35,14 +35,18 @@ static struct options parse_args(int argc, char **argv)
     };
     struct options o = {.count = 4, .verbose = false};
     usage_line = "[-v] [COUNT]";
+    // We say what is wrong ourselves, in the usual "mmap-rings: ..." form.
+    opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "hv", longopts, 0)) != -1) {
         if (c == 'h')
             usage_help();
         else if (c == 'v')
             o.verbose = true;
+        else if (optopt)
+            usage_error("unknown option '-%c'", optopt);
         else
-            usage_error("unknown option");
+            usage_error("unknown option '%s'", argv[optind - 1]);
     }
     if (argc - optind > 1)
         usage_error("too many arguments");

@@ -132,9 +132,7 @@ static void setup(struct cat *c)
     if (ret < 0)
         die_unavailable(-ret, "io_uring_setup");
     if (!(c->ring.features & IORING_FEAT_RW_CUR_POS)) {
-        warn_err(0, "io_uring is not available here: this kernel lacks "
-                    "IORING_FEAT_RW_CUR_POS (Linux 5.6 or newer has it)");
-        exit(EXIT_UNAVAILABLE);
+        die_missing("IORING_FEAT_RW_CUR_POS", "5.6");
     }
     c->in.fd = -1;
 }

@@ -185,9 +185,7 @@ static void setup(struct cp *c)
     // Offset -1 for a stream SRC needs IORING_FEAT_RW_CUR_POS (5.6), which
     // also guarantees IOSQE_IO_HARDLINK (5.5) for CP_DELAY_FIRST.
     if (!(c->ring.features & IORING_FEAT_RW_CUR_POS)) {
-        warn_err(0, "io_uring is not available here: this kernel lacks "
-                    "IORING_FEAT_RW_CUR_POS (Linux 5.6 or newer has it)");
-        exit(EXIT_UNAVAILABLE);
+        die_missing("IORING_FEAT_RW_CUR_POS", "5.6");
     }
     char *buf = malloc(c->depth * c->bytes);
     c->blocks = calloc(c->depth, sizeof(*c->blocks));
@@ -235,7 +233,8 @@ log_event(struct cp *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "cp: [%.3f ms] %s\n", ms, line);
+    fprintf(stderr, "%s: [%.3f ms] %s\n", program_invocation_short_name, ms,
+            line);
 }
 
 // The next free SQE, counted as in flight.  A full SQ is submitted first
@@ -494,9 +493,10 @@ static int finish(struct cp *c)
 {
     if (c->verbose)
         fprintf(stderr,
-                "cp: %lu requests, %lu completions, %lu out of submission "
+                "%s: %lu requests, %lu completions, %lu out of submission "
                 "order\n",
-                c->submitted, c->completed, c->reordered);
+                program_invocation_short_name, c->submitted, c->completed,
+                c->reordered);
     ring_exit(&c->ring);
     free(c->blocks[0].buf);
     free(c->blocks);

@@ -166,13 +166,8 @@ static void require_opcodes(const struct ring *r)
     if (!missing && !(r->features & IORING_FEAT_FAST_POLL))
         missing = "IORING_FEAT_FAST_POLL", since = "5.7";
     free(probe);
-    if (missing) {
-        warn_err(0,
-                 "io_uring is not available here: this kernel lacks %s "
-                 "(Linux %s and newer have it)",
-                 missing, since);
-        exit(EXIT_UNAVAILABLE);
-    }
+    if (missing)
+        die_missing(missing, since);
 }
 
 // Create the listening socket and print "listening on ADDR:PORT" with the
