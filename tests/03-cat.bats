@@ -254,8 +254,9 @@ same_as_coreutils() {
     ! grep -E '(read|pread64|readv)\([0-9]+<[^>]*/data>' trace
     ! grep -E '(write|writev)\(1<' trace
     calls=$(grep -c 'io_uring_enter(' trace)
-    # 32 blocks to read and write: 64 requests in about 17 calls.
-    [ "$calls" -le 20 ]
+    # 32 blocks to read and write: 64 requests in about 17 calls on a quiet
+    # machine; at most one call per two requests on a busy one.
+    [ "$calls" -le 32 ]
     # and a call submitted NBLOCKS reads at once
     grep -q "io_uring_enter([0-9]*<[^>]*>, $NBLOCKS, 1, IORING_ENTER_GETEVENTS" trace
 }

@@ -318,7 +318,10 @@ check_log() {
     # 16 blocks: 32 reads and writes (and an EOF read) in far fewer calls,
     # some with several SQEs.
     calls=$(grep -c 'io_uring_enter(' trace)
-    [ "$calls" -le 24 ]
+    # about 20 calls on a quiet machine.  Each call reaps at least one
+    # completion, so never more calls than the 33 requests, even on a busy
+    # machine where writes finishing on worker threads add waits.
+    [ "$calls" -le 33 ]
     grep -Eq "io_uring_enter\([0-9]+<[^>]*>, ([2-9]|[1-9][0-9]+), " trace
 }
 
