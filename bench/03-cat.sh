@@ -8,43 +8,6 @@ CAT=$ROOT/03-cat/cat
 SIZES=$([ -n "$QUICK" ] && echo "1 64" || echo "1 64 1024")
 for m in $SIZES; do make_file "$TMP/$m.mib" "$m"; done
 
-# side_by_side PREP CMD...: one measurement of each CMD (a string made with
-# q) in turn, RUNS rounds, the order reversed every other round, so that
-# every CMD sees the same machine.  PREP is run (untimed) before each
-# measurement.  Prints one line per CMD in measure's format.
-q() { printf '%q ' "$@"; }
-side_by_side() {
-    local prep=$1 i j k n=$(($# - 1)) argv
-    shift
-    local cmds=("$@")
-    for ((j = 0; j < n; j++)); do : > "$TMP/sbs.$j"; done
-    for ((i = 0; i < RUNS; i++)); do
-        for ((k = 0; k < n; k++)); do
-            j=$((i % 2 ? n - 1 - k : k))
-            eval "$prep"
-            eval "argv=(${cmds[$j]})"
-            RUNS=1 measure "${argv[@]}" >> "$TMP/sbs.$j" || return 1
-        done
-    done
-    for ((j = 0; j < n; j++)); do
-        local f=$TMP/sbs.$j mid=$((RUNS / 2 + 1))
-        echo "$(cut -d' ' -f1 "$f" | sort -g | sed -n "${mid}p") $(cut -d' ' -f1 "$f" | sort -g | head -n 1)" \
-            "$(cut -d' ' -f1 "$f" | sort -g | tail -n 1) $(cut -d' ' -f4 "$f" | sort -g | tail -n 1)" \
-            "$(cut -d' ' -f5 "$f" | sort -g | sed -n "${mid}p")"
-    done
-}
-
-# row LABEL MIB PREP OURS THEIRS: a line of the throughput table.
-row() {
-    local label=$1 m=$2 out
-    out=$(side_by_side "$3" "$4" "$5") || return 0
-    set -- $out # ours: $1-$5, theirs: $6-$10
-    local bytes=$((m * 1048576))
-    printf '%-22s %8s | %8s %8s | %6sx  %4s/%-4s\n' "$label" "$(size "$m")" \
-        "$(mib_per_s "$bytes" "$1")" "$(mib_per_s "$bytes" "$6")" "$(ratio "$6" "$1")" \
-        "$(spread "$2" "$3" "$1")" "$(spread "$7" "$8" "$6")"
-}
-size() { [ "$1" -ge 1024 ] && echo "$(($1 / 1024)) GiB" || echo "$1 MiB"; }
 header() {
     printf '%-22s %8s | %8s %8s | %7s  %s\n' case size '03-cat' coreutils ratio 'spread ours/theirs'
 }

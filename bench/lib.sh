@@ -42,3 +42,32 @@ drop_caches() {
     sync
     { echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null
 }
+
+# side_by_side PREP CMD...: one measurement of each CMD (a string made with
+# q) in turn, RUNS rounds, the order reversed every other round, so that
+# every CMD sees the same machine.  PREP is run (untimed) before each
+# measurement.  Prints one line per CMD in measure's format.
+q() { printf '%q ' "$@"; }
+side_by_side() {
+    local prep=$1 i j k n=$(($# - 1)) argv
+    shift
+    local cmds=("$@")
+    for ((j = 0; j < n; j++)); do : > "$TMP/sbs.$j"; done
+    for ((i = 0; i < RUNS; i++)); do
+        for ((k = 0; k < n; k++)); do
+            j=$((i % 2 ? n - 1 - k : k))
+            eval "$prep"
+            eval "argv=(${cmds[$j]})"
+            RUNS=1 measure "${argv[@]}" >> "$TMP/sbs.$j" || return 1
+        done
+    done
+    for ((j = 0; j < n; j++)); do
+        local f=$TMP/sbs.$j mid=$((RUNS / 2 + 1))
+        echo "$(cut -d' ' -f1 "$f" | sort -g | sed -n "${mid}p") $(cut -d' ' -f1 "$f" | sort -g | head -n 1)" \
+            "$(cut -d' ' -f1 "$f" | sort -g | tail -n 1) $(cut -d' ' -f4 "$f" | sort -g | tail -n 1)" \
+            "$(cut -d' ' -f5 "$f" | sort -g | sed -n "${mid}p")"
+    done
+}
+size() { [ "$1" -ge 1024 ] && echo "$(($1 / 1024)) GiB" || echo "$1 MiB"; }
+kib() { [ "$1" -ge 1048576 ] && echo "$(($1 / 1048576))M" || echo "$(($1 / 1024))K"; }
+ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
