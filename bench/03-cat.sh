@@ -8,6 +8,16 @@ CAT=$ROOT/03-cat/cat
 SIZES=$([ -n "$QUICK" ] && echo "1 64" || echo "1 64 1024")
 for m in $SIZES; do make_file "$TMP/$m.mib" "$m"; done
 
+# row LABEL MIB PREP OURS THEIRS: a line of the throughput table.
+row() {
+    local label=$1 m=$2 out
+    out=$(side_by_side "$3" "$4" "$5") || return 0
+    set -- $out # ours: $1-$5, theirs: $6-$10
+    local bytes=$((m * 1048576))
+    printf '%-22s %8s | %8s %8s | %6sx  %4s/%-4s\n' "$label" "$(size "$m")" \
+        "$(mib_per_s "$bytes" "$1")" "$(mib_per_s "$bytes" "$6")" "$(ratio "$6" "$1")" \
+        "$(spread "$2" "$3" "$1")" "$(spread "$7" "$8" "$6")"
+}
 header() {
     printf '%-22s %8s | %8s %8s | %7s  %s\n' case size '03-cat' coreutils ratio 'spread ours/theirs'
 }
