@@ -286,10 +286,10 @@ same_as_coreutils() {
 }
 
 @test "cat: an unknown option is a usage error, exit 2" {
-    run_stage cat -n a
+    run_stage cat -Z a
     [ "$status" -eq 2 ]
     [ -z "$output" ]
-    [ "$stderr" = "$(printf "cat: unknown option '-n'\nusage: cat [FILE]...")" ]
+    [ "$stderr" = "$(printf "cat: unknown option '-Z'\nusage: cat [FILE]...")" ]
 }
 
 @test "cat: -h and --help print the usage on stdout and exit 0" {
@@ -308,4 +308,69 @@ same_as_coreutils() {
 @test "cat: on a kernel without io_uring (ENOSYS) it explains and exits 77" {
     printf 'a\n' > a
     assert_forbidden ENOSYS cat a
+}
+
+# ---- Exercises (make grade STAGE=03-cat; left out of make test) ----
+
+# bats test_tags=exercise
+@test "[5] 3.1 (easy): -n numbers the lines of several files as cat -n does, across blocks and files" {
+    printf 'one\n\nthree' > a # no newline at its end: the next file's first line goes on
+    printf 'four\nfive\n' > b
+    : > empty
+    seq 300000 > many # 2 MB of lines: many blocks, numbers past 99999
+    same_as_coreutils -n a empty b many a
+    [ "$status" -eq 0 ]
+    same_as_coreutils -n a nope b
+    [ "$status" -eq 1 ]
+}
+
+# bats test_tags=exercise
+@test "[5] 3.1 (easy): -n numbers stdin, a block of newlines, a line longer than a block" {
+    head -c $((2 * BLOCK)) /dev/zero | tr '\0' '\n' > newlines # grows 8 times when numbered
+    { head -c $((3 * BLOCK)) /dev/zero | tr '\0' x; echo; echo last; } > long
+    run_sh "seq 1000 | $(CAT) -n - newlines long > ours; seq 1000 | cat -n - newlines long > theirs"
+    [ "$status" -eq 0 ]
+    cmp ours theirs
+    # and without -n, not a byte changes
+    run_sh "$(CAT) newlines long | cmp - <(cat newlines long)"
+    [ "$status" -eq 0 ]
+}
+
+# skip_if_memlock: registered buffers are pinned memory, counted against
+# RLIMIT_MEMLOCK; a machine with a tiny ulimit -l refuses them (ENOMEM).
+skip_if_memlock() {
+    if [ "$status" -ne 0 ] && [[ "$stderr" == *"Cannot allocate memory"* ]] && [ "$(ulimit -l)" != unlimited ] &&
+        [ "$(ulimit -l)" -lt $((NBLOCKS * BLOCK / 1024)) ]; then
+        skip "ulimit -l is $(ulimit -l) KiB: too little to register $((NBLOCKS * BLOCK / 1024)) KiB"
+    fi
+}
+
+# registered FILE: FILE, an strace log, shows the NBLOCKS blocks registered
+# once, each a buffer of BLOCK bytes.
+registered() {
+    [ "$(grep -c 'io_uring_register(.*IORING_REGISTER_BUFFERS' "$1")" -eq 1 ]
+    grep -Eq "IORING_REGISTER_BUFFERS, \[(\{iov_base=0x[0-9a-f]+, iov_len=$BLOCK\}(, )?){$NBLOCKS}\], $NBLOCKS\) = 0" "$1"
+}
+
+# bats test_tags=exercise
+@test "[5] 3.2 (moderate): the blocks are registered once (IORING_REGISTER_BUFFERS) and read with IORING_OP_READ_FIXED" {
+    grep -q 'IORING_OP_READ_FIXED' "$STAGE_DIR/cat.c"
+    head -c $((10 * BLOCK + 5)) /dev/urandom > data
+    run_traced "strace -f -qq -e trace=io_uring_register -o trace $(CAT) data data > out"
+    skip_if_memlock
+    [ "$status" -eq 0 ]
+    cat data data | cmp - out
+    registered trace
+}
+
+# bats test_tags=exercise
+@test "[5] 3.2 (moderate): with registered buffers, stdin, /proc files, short reads and errors still come out right" {
+    head -c 1000000 /dev/urandom > data
+    printf 'a\n' > a
+    run_traced "{ cat data; sleep 0.1; cat a; } | strace -f -qq -e trace=io_uring_register -o trace $(CAT) - /proc/version nope a > out"
+    skip_if_memlock
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "cat: nope: No such file or directory" ]
+    cat data a /proc/version a | cmp - out
+    registered trace
 }

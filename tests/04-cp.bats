@@ -381,3 +381,87 @@ check_log() {
     grep -q '<svg' out.svg
     grep -q 'block 0' out.svg
 }
+
+# ---- Exercises (make grade STAGE=04-cp; left out of make test) ----
+
+# fsync_log: $stderr is a -v log with one fsync, submitted after the last
+# write completed and completed with res 0.
+fsync_log() {
+    printf '%s\n' "$stderr" > log
+    [ "$(grep -cE '^cp: \[ *[0-9.]+ ms\] submit +#[0-9]+ fsync$' log)" -eq 1 ]
+    [ "$(grep -cE '^cp: \[ *[0-9.]+ ms\] complete #[0-9]+ fsync res 0$' log)" -eq 1 ]
+    last_write=$(grep -nE 'complete #[0-9]+ write' log | tail -n 1 | cut -d: -f1)
+    fsync_at=$(grep -nE 'submit +#[0-9]+ fsync' log | cut -d: -f1)
+    [ "$fsync_at" -gt "${last_write:-0}" ]
+}
+
+# bats test_tags=exercise
+@test "[5] 4.1 (easy): -s ends the copy with one IORING_OP_FSYNC of DST, once every write has completed" {
+    head -c $((3 * BYTES + 100)) /dev/urandom > src
+    run_stage cp -s -v src dst
+    [ "$status" -eq 0 ]
+    cmp src dst
+    fsync_log
+    check_log log "$DEPTH"
+    # through the ring: no fsync(2) or fdatasync(2) of its own
+    run_traced "strace -f -qq -e trace=fsync,fdatasync,sync_file_range,sync,syncfs -o trace $(CP) -s src dst2"
+    [ "$status" -eq 0 ]
+    cmp src dst2
+    [ ! -s trace ]
+}
+
+# bats test_tags=exercise
+@test "[5] 4.1 (easy): -s with an empty SRC, a one-block DEPTH, and DST a pipe (nothing to sync there)" {
+    : > empty
+    run_stage cp -s -v empty dst
+    [ "$status" -eq 0 ]
+    [ ! -s dst ]
+    fsync_log
+    head -c 100000 /dev/urandom > src
+    run_stage cp -s -v -q 1 -b 4096 src dst
+    [ "$status" -eq 0 ]
+    cmp src dst
+    fsync_log
+    check_log log 1
+    run_sh "$(CP) -s src /dev/stdout | cmp - src"
+    [ "$status" -eq 0 ]
+}
+
+# direct_here: skip unless this folder's filesystem takes O_DIRECT (tmpfs
+# before Linux 6.6 does not, nor do some overlay setups).
+direct_here() {
+    dd if=/dev/zero of=probe bs=4096 count=1 oflag=direct status=none 2> /dev/null ||
+        skip "this filesystem ($(stat -f -c %T .)) refuses O_DIRECT"
+    rm -f probe
+}
+
+# bats test_tags=exercise
+@test "[5] 4.2 (moderate): -d opens SRC and DST with O_DIRECT and copies files of every size byte for byte" {
+    direct_here
+    for n in 0 1 4095 4096 4097 $BYTES $((BYTES + 1)) $((DEPTH * BYTES + 12345)); do
+        head -c "$n" /dev/urandom > "src$n"
+        run_traced "strace -f -qq -e trace=open,openat -o trace $(CP) -d src$n dst$n"
+        [ "$status" -eq 0 ]
+        cmp "src$n" "dst$n"
+        grep -Eq "\"src$n\", [^)]*O_DIRECT" trace
+        grep -Eq "\"dst$n\", [^)]*O_DIRECT" trace
+    done
+}
+
+# bats test_tags=exercise
+@test "[5] 4.2 (moderate): -d works with any DEPTH and BYTES a multiple of 4096; other BYTES are a usage error" {
+    direct_here
+    head -c 3000017 /dev/urandom > src
+    for q in 1 3 16; do
+        for b in 4096 12288 1048576; do
+            run_stage cp -d -q "$q" -b "$b" src dst
+            [ "$status" -eq 0 ]
+            cmp src dst
+        done
+    done
+    for b in 1 4097 1000; do
+        run_stage cp -d -b "$b" src dst2
+        [ "$status" -eq 2 ]
+        [ ! -e dst2 ]
+    done
+}

@@ -70,9 +70,15 @@ stop_server() {
     SERVER_PID=
 }
 
+# How long a client may take: a foreground one (client), and one in the
+# background.  60 s and 20 s by default; both follow TEST_TIMEOUT, which
+# tools/check-exercises lowers to grade a starter that never answers.
+CLIENT_TIMEOUT=$((2 * TEST_TIMEOUT))
+BG_TIMEOUT=$((2 * TEST_TIMEOUT / 3))
+
 # client [OPTION]... MODE ARG...: run tests/tools/echo-client against it.
 client() {
-    run --separate-stderr timeout 60 "$CLIENT" -p "$PORT" "$@"
+    run --separate-stderr timeout "$CLIENT_TIMEOUT" "$CLIENT" -p "$PORT" "$@"
 }
 
 fd_count() { ls "/proc/$SERVER_PID/fd" | wc -l; }
@@ -137,7 +143,7 @@ summary() { sed -n "s/.* \([0-9]*\) $1.*/\1/p" server.err | tail -n 1; }
 @test "echo-server: a client that sends and never reads stalls only itself; memory stays bounded" {
     start_server
     rss0=$(rss_kib)
-    timeout 20 "$CLIENT" -p "$PORT" hog 3 > hog.out &
+    timeout "$BG_TIMEOUT" "$CLIENT" -p "$PORT" hog 3 > hog.out &
     BG_PIDS+=($!)
     sleep 0.5
     client check 50 100000
@@ -201,7 +207,7 @@ summary() { sed -n "s/.* \([0-9]*\) $1.*/\1/p" server.err | tail -n 1; }
 
 @test "echo-server: SIGTERM closes every connection, prints one summary line and exits 0" {
     start_server
-    timeout 20 "$CLIENT" -p "$PORT" idle 20 > idle.out &
+    timeout "$BG_TIMEOUT" "$CLIENT" -p "$PORT" idle 20 > idle.out &
     BG_PIDS+=($!)
     for i in $(seq 100); do grep -q ready idle.out && break; sleep 0.05; done
     stop_server TERM
@@ -216,9 +222,9 @@ summary() { sed -n "s/.* \([0-9]*\) $1.*/\1/p" server.err | tail -n 1; }
 
 @test "echo-server: SIGINT with a send stuck on a client that never reads still exits 0" {
     start_server
-    timeout 20 "$CLIENT" -p "$PORT" hog 2 > hog.out &
+    timeout "$BG_TIMEOUT" "$CLIENT" -p "$PORT" hog 2 > hog.out &
     BG_PIDS+=($!)
-    timeout 20 "$CLIENT" -p "$PORT" idle 5 > idle.out &
+    timeout "$BG_TIMEOUT" "$CLIENT" -p "$PORT" idle 5 > idle.out &
     BG_PIDS+=($!)
     for i in $(seq 100); do grep -q ready idle.out && break; sleep 0.05; done
     sleep 0.3
@@ -270,4 +276,89 @@ summary() { sed -n "s/.* \([0-9]*\) $1.*/\1/p" server.err | tail -n 1; }
 
 @test "echo-server: on a kernel without io_uring (ENOSYS) it explains and exits 77" {
     assert_forbidden ENOSYS echo-server -p 0
+}
+
+# ---- Exercises (make grade STAGE=06-echo-server; left out of make test) ----
+
+# kernel_at_least MAJOR MINOR: the running kernel is that release or newer.
+kernel_at_least() {
+    local v maj min
+    v=$(uname -r)
+    maj=${v%%.*}
+    v=${v#*.}
+    min=${v%%[!0-9]*}
+    [ "$maj" -gt "$1" ] || { [ "$maj" -eq "$1" ] && [ "$min" -ge "$2" ]; }
+}
+
+# bats test_tags=exercise
+@test "[5] 6.1 (easy): one multishot ACCEPT (IORING_ACCEPT_MULTISHOT) serves 300 clients at once, then 2000 in a row" {
+    kernel_at_least 5 19 || skip "multishot accept needs Linux 5.19; this is $(uname -r)"
+    grep -q 'IORING_ACCEPT_MULTISHOT' "$STAGE_DIR/echo-server.c"
+    grep -q 'IORING_CQE_F_MORE' "$STAGE_DIR/echo-server.c"
+    start_server
+    client check 300 10000
+    [ "$status" -eq 0 ]
+    client sequential 2000
+    [ "$status" -eq 0 ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    [ "$(summary connections)" -eq 2300 ]
+}
+
+# bats test_tags=exercise
+@test "[5] 6.1 (easy): with multishot accept, out of fds it still pauses, re-arms, and SIGTERM still stops it" {
+    kernel_at_least 5 19 || skip "multishot accept needs Linux 5.19; this is $(uname -r)"
+    grep -q 'IORING_ACCEPT_MULTISHOT' "$STAGE_DIR/echo-server.c"
+    ULIMIT_N=16 start_server
+    client hold 30 1
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ ^echoed\ [0-9]+\ of\ 30\ at\ first,\ 30\ in\ the\ end$ ]]
+    client check 5 1000
+    [ "$status" -eq 0 ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    [ "$(summary 'times')" -ge 1 ]
+    [ "$(summary connections)" -eq 35 ]
+}
+
+# bats test_tags=exercise
+@test "[5] 6.2 (moderate): -t 1 closes a client silent for 1 s (RECV + IORING_OP_LINK_TIMEOUT), not one that talks" {
+    grep -q 'IORING_OP_LINK_TIMEOUT' "$STAGE_DIR/echo-server.c"
+    start_server -t 1
+    # idle: 10 round trips, then silence: closed after about a second
+    SECONDS=0
+    client idle 10
+    [ "$status" -eq 0 ]
+    grep -qx 'the server closed 10 of 10' <<< "$output"
+    [ "$SECONDS" -le 4 ]
+    # a client that pauses 0.5 s between lines for 2.5 s is never cut off
+    run_sh "exec 3<>/dev/tcp/127.0.0.1/$PORT
+        for i in 1 2 3 4 5; do echo line\$i >&3; read -r -t 2 got <&3 || exit 1; echo \"\$got\"; sleep 0.5; done"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'line%s\n' 1 2 3 4 5)" ]
+    # and busy clients are not disturbed
+    client check 50 100000
+    [ "$status" -eq 0 ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+}
+
+# bats test_tags=exercise
+@test "[5] 6.2 (moderate): -t with a 4-entry ring, SIGTERM with timeouts pending, and a bad -t is a usage error" {
+    grep -q 'IORING_OP_LINK_TIMEOUT' "$STAGE_DIR/echo-server.c"
+    ECHO_SERVER_ENTRIES=4 start_server -t 2
+    client check 100 20000
+    [ "$status" -eq 0 ]
+    timeout "$BG_TIMEOUT" "$CLIENT" -p "$PORT" idle 20 > idle.out &
+    BG_PIDS+=($!)
+    for i in $(seq 100); do grep -q ready idle.out && break; sleep 0.05; done
+    stop_server TERM
+    [ "$SERVER_STATUS" -eq 0 ]
+    wait "${BG_PIDS[0]}"
+    grep -qx 'the server closed 20 of 20' idle.out
+    [[ "$(cat server.err)" == "echo-server: stopped by SIGTERM: served 120 connections, "* ]]
+    for bad in 0 x -1 1x; do
+        run_stage echo-server -t "$bad"
+        [ "$status" -eq 2 ]
+    done
 }

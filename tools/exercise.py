@@ -86,6 +86,57 @@ def cut(path, func, task):
     sys.exit(f"exercise.py: no function {func} in {path}")
 
 
+def strip_comments(text):
+    """C text without its comments and string literals (for counting uses)."""
+    return re.sub(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"', " ", text, flags=re.S)
+
+
+def keep_helpers(path):
+    """Mark the static functions that only the cut bodies called.
+
+    Once a body is cut, a helper it alone called (queue_read() for
+    queue_reads(), say) is never used, and -Wall warns about it.  The
+    starter must build warning-free, and the student needs the helper, so
+    it stays, marked __attribute__((unused)) with a line saying why.
+    Returns the names marked."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    uses = strip_comments("\n".join(lines))
+    marked = []
+    i = 0
+    while i < len(lines):
+        m = re.match(r"^(?:\S.*[\s*])?(\w+)\(", lines[i])
+        if not m or m.group(1) == "__attribute__" \
+                or lines[i].startswith(("//", "/*", " ", "#")) \
+                or lines[i].rstrip().endswith(";"):
+            i += 1
+            continue
+        b = i
+        while b < len(lines) and lines[b] != "{" and not lines[b].rstrip().endswith(";") \
+                and b - i < 8:
+            b += 1
+        if b == len(lines) or lines[b] != "{":
+            i += 1
+            continue
+        k = i
+        if k > 0 and lines[k - 1].strip() and not lines[k - 1].startswith(
+                ("//", "}", "#", " ")) and not lines[k - 1].endswith(";"):
+            k -= 1
+        signature = " ".join(lines[k:b])
+        name = m.group(1)
+        if re.search(r"\bstatic\b", signature) and not re.search(r"\binline\b", signature) \
+                and len(re.findall(rf"\b{re.escape(name)}\b", uses)) == 1:
+            lines[k:k] = ["// (Marked unused only so that the starter builds warning-free:",
+                          "// the code you write calls it.)"]
+            lines[k + 2] = "__attribute__((unused)) " + lines[k + 2]
+            marked.append(name)
+            b += 2
+        i = b + 1
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    return marked
+
+
 def copy_stage(stage, dest):
     if os.path.exists(dest):
         shutil.rmtree(dest)
@@ -104,6 +155,8 @@ def start(stage, dest=None):
     for item in spec.split():
         fname, func = item.split(":")
         cut(os.path.join(dest, fname), func, task)
+    for fname in sorted({item.split(":")[0] for item in spec.split()}):
+        keep_helpers(os.path.join(dest, fname))
     print(f"exercise {task}: {os.path.relpath(dest, ROOT)}/ is your copy of {stage}, "
           f"with {', '.join(i.split(':')[1] + '()' for i in spec.split())} taken out.\n"
           f"Write them, then: make grade STAGE={stage}")
