@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "die.h"
@@ -308,14 +309,18 @@ static inline int sqpoll_kick(struct ring *r, unsigned pending)
 //    never restarted by the kernel, even with SA_RESTART;
 //  - a short submission (an SQE failed to prepare) skips the wait;
 //  - a signal during the wait is hidden behind the submit count.
-// EAGAIN and EBUSY mean the kernel is short of resources right now.  If
-// CQEs are ready we return 0, so the caller reaps them (which frees
-// resources) and calls again; what was not submitted stays queued.  With
-// nothing to reap we pass the error up: there is nothing to wait for.
+// EAGAIN and EBUSY mean the kernel is short of resources right now
+// (memory for requests; before 5.13 also a CQ backlog).  If CQEs are
+// ready we return 0, so the caller reaps them (which frees resources) and
+// calls again; what was not submitted stays queued.  With nothing to reap
+// we back off a millisecond and try again, as io_uring_enter(2) advises,
+// for up to a second before we pass the error up: giving up at once would
+// leave the requests already submitted in the kernel's hands.
 // Under SQPOLL the poller submits, so io_uring_enter is needed only to
 // wake it (sqpoll_kick) and to wait; waiting looks the same as without it.
 static inline int ring_submit(struct ring *r, unsigned wait_nr)
 {
+    unsigned backoffs = 0;
     unsigned pending = sq_publish(r);
     bool sqpoll = r->setup_flags & IORING_SETUP_SQPOLL;
     if (sqpoll && pending) {
@@ -339,8 +344,14 @@ static inline int ring_submit(struct ring *r, unsigned wait_nr)
         int ret = ring_enter(r, to_submit, min_complete, flags);
         if (ret == -EINTR)
             continue;
-        if ((ret == -EAGAIN || ret == -EBUSY) && cq_ready(r) > 0)
-            return 0;
+        if (ret == -EAGAIN || ret == -EBUSY) {
+            if (cq_ready(r) > 0)
+                return 0;
+            if (backoffs++ < 1000) {
+                nanosleep(&(struct timespec){.tv_nsec = 1000000}, 0);
+                continue;
+            }
+        }
         if (ret < 0)
             return ret;
     }

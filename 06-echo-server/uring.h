@@ -7,7 +7,8 @@
  * convention a completion uses in cqe->res, so one error path fits both.
  *
  * Born in 01-syscalls; 02-mmap-rings adds the ring mapping and the rules
- * for sharing it with the kernel.  Carried unchanged from 02 on.
+ * for sharing it with the kernel; 05-sqpoll teaches ring_submit() to wake
+ * a sleeping SQ poller thread.  Carried unchanged from 05 on.
  */
 #ifndef URING_H
 #define URING_H
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "die.h"
@@ -62,6 +64,8 @@ struct ring {
     unsigned features;          // IORING_FEAT_* the kernel reported
     unsigned setup_flags;       // IORING_SETUP_* we asked for
     unsigned long enters;       // io_uring_enter calls made by ring_submit
+    unsigned long wakeups;      //   of which woke the SQ poller thread
+    unsigned long waits;        //   of which waited for CQEs or SQ room
     // Submission queue: we produce at the tail, the kernel consumes at the
     // head.  Each slot of sq_array holds the index of an SQE in sqes[].
     unsigned *sq_head;          // kernel: SQEs it has consumed
@@ -252,7 +256,47 @@ static inline int ring_enter(struct ring *r, unsigned to_submit,
                              unsigned min_complete, unsigned flags)
 {
     r->enters++;
+    r->wakeups += (flags & IORING_ENTER_SQ_WAKEUP) != 0;
+    r->waits += (flags & (IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAIT)) != 0;
     return sys_io_uring_enter(r->fd, to_submit, min_complete, flags);
+}
+
+// With IORING_SETUP_SQPOLL a kernel thread of ours (iou-sqp-PID) takes
+// SQEs from the ring by itself: publishing the tail is submitting.  After
+// sq_thread_idle ms without work it sets IORING_SQ_NEED_WAKEUP and sleeps,
+// and then only io_uring_enter(IORING_ENTER_SQ_WAKEUP) brings it back.
+// Call after sq_publish().
+static inline bool sq_needs_wakeup(const struct ring *r)
+{
+    // Full barrier, not just release: the tail store in sq_publish() must
+    // be visible to the poller before we load the flags.  The poller does
+    // the mirror image (set NEED_WAKEUP, full barrier, look at the tail
+    // once more, then sleep), so one of the two sides always sees the
+    // other's store.  Without this fence the CPU may load the flags before
+    // the tail store lands (store-load reordering, allowed even on x86):
+    // we see "awake", the poller sees no new SQE and sleeps, and our
+    // request waits forever.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return __atomic_load_n(r->sq_flags, __ATOMIC_RELAXED) &
+           IORING_SQ_NEED_WAKEUP;
+}
+
+// Under SQPOLL, make sure the poller will see what sq_publish() made
+// visible: wake it if it sleeps.  If the SQ is full, also wait in the
+// kernel until the poller has made room (IORING_ENTER_SQ_WAIT, 5.10+),
+// rather than spinning on sq_space() while it catches up.
+static inline int sqpoll_kick(struct ring *r, unsigned pending)
+{
+    unsigned flags = sq_needs_wakeup(r) ? IORING_ENTER_SQ_WAKEUP : 0;
+    if (sq_space(r) == 0)
+        flags |= IORING_ENTER_SQ_WAIT;
+    int ret;
+    // The return value means nothing under SQPOLL (it is always
+    // to_submit): errors of the SQEs themselves arrive as CQEs.
+    do
+        ret = flags ? ring_enter(r, pending, 0, flags) : 0;
+    while (ret == -EINTR);
+    return ret < 0 ? ret : 0;
 }
 
 // Publish the queued SQEs, submit all of them, and, when wait_nr > 0,
@@ -265,16 +309,30 @@ static inline int ring_enter(struct ring *r, unsigned to_submit,
 //    never restarted by the kernel, even with SA_RESTART;
 //  - a short submission (an SQE failed to prepare) skips the wait;
 //  - a signal during the wait is hidden behind the submit count.
-// EAGAIN and EBUSY mean the kernel is short of resources right now.  If
-// CQEs are ready we return 0, so the caller reaps them (which frees
-// resources) and calls again; what was not submitted stays queued.  With
-// nothing to reap we pass the error up: there is nothing to wait for.
+// EAGAIN and EBUSY mean the kernel is short of resources right now
+// (memory for requests; before 5.13 also a CQ backlog).  If CQEs are
+// ready we return 0, so the caller reaps them (which frees resources) and
+// calls again; what was not submitted stays queued.  With nothing to reap
+// we back off a millisecond and try again, as io_uring_enter(2) advises,
+// for up to a second before we pass the error up: giving up at once would
+// leave the requests already submitted in the kernel's hands.
+// Under SQPOLL the poller submits, so io_uring_enter is needed only to
+// wake it (sqpoll_kick) and to wait; waiting looks the same as without it.
 static inline int ring_submit(struct ring *r, unsigned wait_nr)
 {
-    sq_publish(r);
+    unsigned backoffs = 0;
+    unsigned pending = sq_publish(r);
+    bool sqpoll = r->setup_flags & IORING_SETUP_SQPOLL;
+    if (sqpoll && pending) {
+        int ret = sqpoll_kick(r, pending);
+        if (ret < 0)
+            return ret;
+    }
     for (;;) {
         unsigned to_submit =
-            r->sq_tail_local - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+            sqpoll ? 0
+                   : r->sq_tail_local -
+                         __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
         unsigned ready = cq_ready(r);
         bool overflow = cq_overflowed(r);
         // Done: everything submitted and enough to reap.  An empty CQ
@@ -286,8 +344,14 @@ static inline int ring_submit(struct ring *r, unsigned wait_nr)
         int ret = ring_enter(r, to_submit, min_complete, flags);
         if (ret == -EINTR)
             continue;
-        if ((ret == -EAGAIN || ret == -EBUSY) && cq_ready(r) > 0)
-            return 0;
+        if (ret == -EAGAIN || ret == -EBUSY) {
+            if (cq_ready(r) > 0)
+                return 0;
+            if (backoffs++ < 1000) {
+                nanosleep(&(struct timespec){.tv_nsec = 1000000}, 0);
+                continue;
+            }
+        }
         if (ret < 0)
             return ret;
     }
