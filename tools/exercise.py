@@ -11,6 +11,9 @@
   exercise.py apply STAGE TASK DEST  copy STAGE to DEST and apply the
                                    reference solution solutions/STAGE/TASK.patch
 
+EXERCISE items are FILE:FUNC, or FILE:FUNC=VALUE for a stub that must
+return VALUE (05's sq_needs_wakeup=true: "always wake" is slow but never
+hangs, so an unfinished starter fails its tests quickly).
 Because the starter is cut from the reference at the moment it is made, it
 can never drift from it.  Points: a test named "[5] 4.1 (easy): ..." is
 worth 5; a stage test without a [N] is worth 1.  Task 2.0 (or 4.0 ...) is
@@ -58,7 +61,7 @@ def stub_for(signature):
     return lines
 
 
-def cut(path, func, task):
+def cut(path, func, task, value=None):
     with open(path) as f:
         lines = f.read().split("\n")
     start = re.compile(r"^(?:\S.*[\s*])?" + re.escape(func) + r"\(")
@@ -78,7 +81,9 @@ def cut(path, func, task):
             signature = " ".join(x.strip() for x in lines[k:b])
             body = [f"    // Exercise {task}: write the body of {func}().  The comment",
                     "    // above says what it must do; docs/ explains the rules.",
-                    ] + stub_for(signature)
+                    ] + [x for x in stub_for(signature)
+                         if value is None or not x.startswith("    return")] \
+                + ([] if value is None else [f"    return {value};"])
             lines[b + 1:e] = body
             with open(path, "w") as f:
                 f.write("\n".join(lines))
@@ -152,13 +157,16 @@ def start(stage, dest=None):
         sys.exit(f"exercise.py: {stage} has no build-it-yourself exercise")
     copy_stage(stage, dest)
     task = f"{int(stage[:2])}.0"
+    # FILE:FUNC, or FILE:FUNC=VALUE when the stub must return VALUE rather
+    # than zero (a zero would make the starter hang instead of fail).
     for item in spec.split():
         fname, func = item.split(":")
-        cut(os.path.join(dest, fname), func, task)
+        func, _, value = func.partition("=")
+        cut(os.path.join(dest, fname), func, task, value or None)
     for fname in sorted({item.split(":")[0] for item in spec.split()}):
         keep_helpers(os.path.join(dest, fname))
     print(f"exercise {task}: {os.path.relpath(dest, ROOT)}/ is your copy of {stage}, "
-          f"with {', '.join(i.split(':')[1] + '()' for i in spec.split())} taken out.\n"
+          f"with {', '.join(i.split(':')[1].split('=')[0] + '()' for i in spec.split())} taken out.\n"
           f"Write them, then: make grade STAGE={stage}")
 
 
