@@ -25,7 +25,7 @@
 // Four blocks of 128 KiB (coreutils cat reads 128 KiB at a time): 512 KiB
 // of buffers, whatever the size of the input.  They are static, so the
 // program never allocates memory at all.  Eight blocks were measurably
-// slower on cached files (bench/cat-cp.sh): the copy from the page cache
+// slower on cached files (make bench): the copy from the page cache
 // is the real work, and a smaller set of buffers stays in the CPU cache.
 #define BLOCK_BYTES (128 * 1024)
 #define NBLOCKS 4
