@@ -25,51 +25,6 @@ teardown() {
     done
 }
 
-# start_server [ARG]...: start the server on a free port in the background
-# (ULIMIT_N=n lowers its fd limit first), wait up to 5 s for its
-# "listening on" line and set PORT.  Skips when io_uring is unavailable.
-start_server() {
-    (
-        [ -z "${ULIMIT_N:-}" ] || ulimit -n "$ULIMIT_N"
-        exec "$STAGE_DIR/echo-server" -p 0 "$@"
-    ) > server.out 2> server.err &
-    SERVER_PID=$!
-    local i rc
-    for i in $(seq 100); do
-        grep -q '^listening on ' server.out && break
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            rc=0
-            wait "$SERVER_PID" || rc=$?
-            SERVER_PID=
-            [ "$rc" -ne 77 ] || skip "io_uring is not available here: $(head -n 1 server.err)"
-            echo "the server exited with $rc: $(cat server.err)" >&2
-            return 1
-        fi
-        sleep 0.05
-    done
-    PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' server.out)
-    [ -n "$PORT" ] && [ "$PORT" -gt 0 ]
-}
-
-# stop_server [SIGNAL]: signal the server, give it 5 s to exit, and set
-# SERVER_STATUS (or "hung", after killing it).
-stop_server() {
-    kill -s "${1:-TERM}" "$SERVER_PID"
-    local i
-    for i in $(seq 100); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -KILL "$SERVER_PID"
-        SERVER_STATUS=hung
-    else
-        SERVER_STATUS=0
-    fi
-    wait "$SERVER_PID" || SERVER_STATUS=$?
-    SERVER_PID=
-}
-
 # How long a client may take: a foreground one (client), and one in the
 # background.  60 s and 20 s by default; both follow TEST_TIMEOUT, which
 # tools/check-exercises lowers to grade a starter that never answers.

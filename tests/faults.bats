@@ -268,47 +268,6 @@ tiny_ring_copies() {
     tiny_ring_copies 32768
 }
 
-# start_server [ARG]...: the echo server on a free port, in the background
-# (ECHO_SERVER_ENTRIES and the like pass through); sets SERVER_PID, PORT.
-start_server() {
-    [ -x "$CLIENT" ] || { echo "echo-client was not built" >&2; return 1; }
-    "$STAGE_DIR/echo-server" -p 0 "$@" > server.out 2> server.err &
-    SERVER_PID=$!
-    local i rc
-    for i in $(seq 100); do
-        grep -q '^listening on ' server.out && break
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            rc=0
-            wait "$SERVER_PID" || rc=$?
-            SERVER_PID=
-            [ "$rc" -ne 77 ] || skip "io_uring is not available here: $(head -n 1 server.err)"
-            echo "the server exited with $rc: $(cat server.err)" >&2
-            return 1
-        fi
-        sleep 0.05
-    done
-    PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' server.out)
-    [ -n "$PORT" ]
-}
-
-# stop_server: SIGTERM, up to 5 s to exit; SERVER_STATUS is its exit
-# status, or "hung".
-stop_server() {
-    kill -TERM "$SERVER_PID"
-    local i
-    for i in $(seq 100); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    SERVER_STATUS=0
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -KILL "$SERVER_PID"
-        SERVER_STATUS=hung
-    fi
-    wait "$SERVER_PID" || SERVER_STATUS=$?
-    SERVER_PID=
-}
-
 client() {
     run --separate-stderr timeout 60 "$CLIENT" -p "$PORT" "$@"
 }
