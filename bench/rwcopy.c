@@ -1,6 +1,6 @@
 /*
  * bench/rwcopy.c - the baseline cp: plain read(2) and write(2), one block
- * at a time, the same block size as 04-cp's default.
+ * at a time, in blocks of BYTES (default 128 KiB; make bench passes 04-cp's).
  *
  *   rwcopy [-b BYTES] SRC DST
  *
