@@ -113,6 +113,9 @@ static void parse_args(struct cp *c, int argc, char **argv)
             c->bytes = (size_t)n;
         } else if (opt == 'v') {
             c->verbose = true;
+        } else if (strncmp(argv[optind - 1], "--", 2) == 0) {
+            // A long option: getopt puts its short code in optopt.
+            usage_error("unknown option '%s'", argv[optind - 1]);
         } else if (optopt) {
             usage_error("option '-%c' %s", optopt,
                         strchr("qb", optopt) ? "needs a value" : "is unknown");

@@ -131,6 +131,9 @@ static void parse_args(struct cp *c, int argc, char **argv)
             c->idle_ms = (unsigned)n;
         } else if (opt == 'v') {
             c->verbose = true;
+        } else if (strncmp(argv[optind - 1], "--", 2) == 0) {
+            // A long option: getopt puts its short code in optopt.
+            usage_error("unknown option '%s'", argv[optind - 1]);
         } else if (optopt) {
             usage_error("option '-%c' %s", optopt,
                         strchr("qbi", optopt) ? "needs a value" : "is unknown");
