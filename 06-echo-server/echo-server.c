@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "die.h"
 #include "uring.h"
@@ -245,15 +244,15 @@ static uint64_t conn_ud(const struct server *s, const struct conn *c,
     return ud_make(k, (unsigned)(c - s->conns), c->gen);
 }
 
-// Submit what is queued and, with wait_nr, wait for that many CQEs.  EAGAIN
-// and EBUSY mean the kernel is short of memory for requests right now:
-// slow down and try again rather than give up.
+// Submit what is queued and, with wait_nr, wait for that many CQEs.
+// ring_submit() already backs off for up to a second when the kernel is
+// short of memory for requests (EAGAIN, EBUSY).  A copy gives up after
+// that; a server keeps its clients and simply tries again on the next
+// turn of the loop, so those two are not fatal here.
 static void submit(struct server *s, unsigned wait_nr)
 {
     int ret = ring_submit(&s->ring, wait_nr);
-    if (ret == -EAGAIN || ret == -EBUSY)
-        nanosleep(&(struct timespec){.tv_nsec = 1000000}, 0);
-    else if (ret < 0)
+    if (ret < 0 && ret != -EAGAIN && ret != -EBUSY)
         die_err(-ret, "io_uring_enter");
 }
 
