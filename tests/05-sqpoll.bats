@@ -428,14 +428,15 @@ check_log() {
 @test "sqpoll: with a 1 ms idle time the poller sleeps between slow reads, and the copy is still exact" {
     # The poller sleeps 1 ms after each read is armed on the empty pipe; the
     # data arriving wakes it (it runs the read's completion), so the copy
-    # needs no extra wake-ups from us: only the first, and waits.
+    # needs at most the first wake-up from us, and waits.
     run_sh "
         ( for i in \$(seq 30); do echo \$i; sleep 0.01; done ) | $(CP) -v -i 1 -q 2 -b 3 /dev/stdin out 2> log"
     [ "$status" -eq 0 ]
     seq 30 | cmp - out
     summary=$(tail -n 1 log)
+    # Whether any wake-up is needed depends on timing (the poller may still
+    # be awake from setup), so count only the waits: the data comes slowly.
     [[ "$summary" =~ ([0-9]+)\ wake-ups,\ ([0-9]+)\ waits$ ]]
-    [ "${BASH_REMATCH[1]}" -ge 1 ]
     [ "${BASH_REMATCH[2]}" -ge 1 ]
 }
 
