@@ -103,6 +103,10 @@ struct conn {
     unsigned held;      // buffers in its queue
     unsigned sent;      // bytes of the oldest one already echoed
     uint16_t first, last; // its queue of buffer IDs, oldest first
+    // What came in past the cap, copied out of the ring (see on_recv);
+    // echoed after the queue.  NULL for every well-behaved client.
+    char *spill;
+    unsigned spill_len, spill_sent;
     unsigned prev, next;  // neighbours on the starved list; next: free list
 };
 
@@ -497,17 +501,23 @@ static void queue_recv(struct server *s, struct conn *c)
     s->recv_arms++;
 }
 
-// Send what is left of the connection's oldest buffer.  IORING_OP_SEND
-// cannot raise SIGPIPE (the kernel adds MSG_NOSIGNAL since 5.12; we say it
-// for older ones), where IORING_OP_WRITE to a reset socket kills us.
+// Send what is left of the connection's oldest buffer (or, once the
+// queue is empty, of its spill).  IORING_OP_SEND cannot raise SIGPIPE (the
+// kernel adds MSG_NOSIGNAL since 5.12; we say it for older ones), where
+// IORING_OP_WRITE to a reset socket kills us.
 static void queue_send(struct server *s, struct conn *c)
 {
     struct io_uring_sqe *sqe = sqe_for(s, conn_ud(s, c, K_SEND));
     sqe->opcode = IORING_OP_SEND;
     sqe->fd = c->fd;
-    sqe->addr = (uintptr_t)(s->pool.mem + (size_t)c->first * s->pool.size +
-                            c->sent);
-    sqe->len = s->pool.len[c->first] - c->sent;
+    if (c->held) {
+        sqe->addr = (uintptr_t)(s->pool.mem +
+                                (size_t)c->first * s->pool.size + c->sent);
+        sqe->len = s->pool.len[c->first] - c->sent;
+    } else {
+        sqe->addr = (uintptr_t)(c->spill + c->spill_sent);
+        sqe->len = c->spill_len - c->spill_sent;
+    }
     sqe->msg_flags = MSG_NOSIGNAL;
     c->send = true;
 }
@@ -657,6 +667,29 @@ static void conn_hold(struct server *s, struct conn *c, uint16_t bid,
     c->held++;
 }
 
+// Bytes past the cap: copy them out and give the buffer straight back, so
+// that the ring never holds more than cap buffers of one connection.
+static void conn_spill(struct server *s, struct conn *c, uint16_t bid,
+                       unsigned len)
+{
+    char *grown = realloc(c->spill, c->spill_len + len);
+    if (!grown)
+        die("memory for a connection's bytes");
+    memcpy(grown + c->spill_len, s->pool.mem + (size_t)bid * s->pool.size,
+           len);
+    c->spill = grown;
+    c->spill_len += len;
+    pool_give(&s->pool, bid);
+}
+
+// The spill is echoed (or will never be): free it.
+static void conn_unspill(struct conn *c)
+{
+    free(c->spill);
+    c->spill = 0;
+    c->spill_len = c->spill_sent = 0;
+}
+
 // The oldest buffer is echoed (or will never be): back into the ring.
 static void conn_release(struct server *s, struct conn *c)
 {
@@ -677,12 +710,14 @@ static void conn_next(struct server *s, struct conn *c)
 {
     if (c->closing)
         return;
-    if (s->stopping && !c->send)
+    if (s->stopping && !c->send) {
         while (c->held)
             conn_release(s, c); // no more echoing: what is held goes back
-    if (c->held && !c->send)
+        conn_unspill(c);
+    }
+    if ((c->held || c->spill) && !c->send)
         queue_send(s, c);
-    if (c->capped && !c->held)
+    if (c->capped && !c->held && !c->spill)
         c->capped = false;
     if (!c->recv && !c->done && !c->capped && !c->starved && !c->cancels &&
         !s->stopping) {
@@ -692,7 +727,7 @@ static void conn_next(struct server *s, struct conn *c)
             starve(s, c);
     }
     if ((c->done || s->stopping) && !c->recv && !c->send && !c->cancels &&
-        !c->held) {
+        !c->held && !c->spill) {
         if (c->starved)
             unstarve(s, c);
         queue_close(s, c);
@@ -764,7 +799,9 @@ static void on_recv(struct server *s, struct conn *c, int res, unsigned flags)
     if (flags & IORING_CQE_F_BUFFER) {
         uint16_t bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT);
         s->pool.free--;
-        if (res > 0)
+        if (res > 0 && (c->capped || c->spill))
+            conn_spill(s, c, bid, (unsigned)res);
+        else if (res > 0)
             conn_hold(s, c, bid, (unsigned)res);
         else
             pool_give(&s->pool, bid);
@@ -779,6 +816,9 @@ static void on_recv(struct server *s, struct conn *c, int res, unsigned flags)
     // Back-pressure: a client that sends and never reads would otherwise
     // fill every buffer of the ring.  At the cap, cancel its RECV; its
     // data then waits in its own socket (and TCP tells it to slow down).
+    // The cancel is a request like any other: until it lands, the kernel
+    // goes on filling buffers for this socket (tens in one burst), and
+    // conn_spill() copies those out.
     if (c->held >= s->cap && !c->capped) {
         c->capped = true;
         s->capped++;
@@ -794,18 +834,26 @@ static void on_recv(struct server *s, struct conn *c, int res, unsigned flags)
 static void on_send(struct server *s, struct conn *c, int res)
 {
     c->send = false;
-    if (res > 0) {
+    if (res > 0 && c->held) {
         s->bytes += (unsigned)res;
         c->sent += (unsigned)res;
         if (c->sent < s->pool.len[c->first])
             s->short_sends++;
         else
             conn_release(s, c);
+    } else if (res > 0) {
+        s->bytes += (unsigned)res;
+        c->spill_sent += (unsigned)res;
+        if (c->spill_sent < c->spill_len)
+            s->short_sends++;
+        else
+            conn_unspill(c);
     } else if (res != -EAGAIN && res != -EINTR) {
         // The client is gone: nothing held will ever be echoed.
         c->done = true;
         while (c->held)
             conn_release(s, c);
+        conn_unspill(c);
         if (c->recv && !c->cancels)
             cancel_conn(s, c, K_RECV);
     }
