@@ -106,7 +106,7 @@ struct conn {
     // What came in past the cap, copied out of the ring (see on_recv);
     // echoed after the queue.  NULL for every well-behaved client.
     char *spill;
-    unsigned spill_len, spill_sent;
+    unsigned spill_len, spill_sent, spill_size;
     unsigned prev, next;  // neighbours on the starved list; next: free list
 };
 
@@ -672,12 +672,18 @@ static void conn_hold(struct server *s, struct conn *c, uint16_t bid,
 static void conn_spill(struct server *s, struct conn *c, uint16_t bid,
                        unsigned len)
 {
-    char *grown = realloc(c->spill, c->spill_len + len);
-    if (!grown)
-        die("memory for a connection's bytes");
-    memcpy(grown + c->spill_len, s->pool.mem + (size_t)bid * s->pool.size,
+    if (c->spill_len + len > c->spill_size) {
+        unsigned n = c->spill_size ? 2 * c->spill_size : 4 * s->pool.size;
+        while (n < c->spill_len + len)
+            n *= 2;
+        char *grown = realloc(c->spill, n);
+        if (!grown)
+            die("memory for a connection's bytes");
+        c->spill = grown;
+        c->spill_size = n;
+    }
+    memcpy(c->spill + c->spill_len, s->pool.mem + (size_t)bid * s->pool.size,
            len);
-    c->spill = grown;
     c->spill_len += len;
     pool_give(&s->pool, bid);
 }
@@ -687,7 +693,7 @@ static void conn_unspill(struct conn *c)
 {
     free(c->spill);
     c->spill = 0;
-    c->spill_len = c->spill_sent = 0;
+    c->spill_len = c->spill_sent = c->spill_size = 0;
 }
 
 // The oldest buffer is echoed (or will never be): back into the ring.
