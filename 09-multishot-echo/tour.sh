@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # 09-multishot-echo/tour.sh - what `make tour` runs for this stage: start the
-# server on a free port, send it one line through bash's /dev/tcp, print
-# the echo, stop the server with SIGINT.  Every wait is bounded.
+# server on a free port, send it three lines one by one through bash's
+# /dev/tcp, print each echo, stop the server with SIGINT.  Its summary shows
+# one RECV armed for all three.  Every wait is bounded.
 set -u
 cd "$(dirname "$0")"
 out=$(mktemp)
 err=$(mktemp)
-./multishot-echo -n 4 -p 0 > "$out" 2> "$err" &
+./multishot-echo -p 0 > "$out" 2> "$err" &
 pid=$!
 trap 'kill -KILL $pid 2>/dev/null; rm -f "$out" "$err"' EXIT
 for _ in $(seq 50); do
@@ -25,10 +26,12 @@ fi
 cat "$out"
 port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out")
 exec 3<> "/dev/tcp/127.0.0.1/$port"
-printf 'hello, ring\n' >&3
-reply=
-IFS= read -r -t 2 reply <&3
-echo "client sent 'hello, ring', got back '$reply'"
+for line in 'hello, ring' 'one RECV' 'many CQEs'; do
+    printf '%s\n' "$line" >&3
+    reply=
+    IFS= read -r -t 2 reply <&3
+    echo "client sent '$line', got back '$reply'"
+done
 exec 3<&-
 kill -INT $pid
 for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
