@@ -92,7 +92,7 @@ measure() {
         n = split(l, f, " "); for (i = 1; i <= n; i++) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
         # CPU over warm-up and run, spread over the round trips of both.
         rts = v["rt_per_s"] * (wall + warm)
-        printf "%s %s %s %.1f\n", v["rt_per_s"], v["p50_us"], v["p99_us"], rts > 0 ? cpu / tck * 1e6 / rts : 0
+        printf "%s %s %s %.1f\n", v["rt_per_s"], v["p50_us"], v["p99_us"], (rts > 0 ? cpu / tck * 1e6 / rts : 0)
     }' >> "$work/$1.$2.$3"
 }
 
