@@ -508,3 +508,72 @@ stop_traced_server() {
     # GETEVENTS and min_complete 0.
     grep -Eq 'io_uring_enter\([0-9]+, [0-9]+, 0, IORING_ENTER_GETEVENTS' trace
 }
+
+# ---- Exercises (make grade STAGE=09-multishot-echo; left out of make test) ----
+
+# kernel_at_least MAJOR MINOR: the running kernel is that release or newer.
+kernel_at_least() {
+    local v maj min
+    v=$(uname -r)
+    maj=${v%%.*}
+    v=${v#*.}
+    min=${v%%[!0-9]*}
+    [ "$maj" -gt "$1" ] || { [ "$maj" -eq "$1" ] && [ "$min" -ge "$2" ]; }
+}
+
+# bats test_tags=exercise
+@test "[5] 9.1 (easy): the kernel allocates the buffer ring (IOU_PBUF_RING_MMAP): it is mapped from the ring fd, and 300 clients on 4 buffers get their own bytes" {
+    kernel_at_least 6 4 || skip "IOU_PBUF_RING_MMAP needs Linux 6.4; this is $(uname -r)"
+    start_server -n 4
+    cat "/proc/$SERVER_PID/maps"
+    # The SQ and CQ rings, the SQEs, and now the buffer ring: offset
+    # IORING_OFF_PBUF_RING | BGID << IORING_OFF_PBUF_SHIFT of the ring fd.
+    [ "$(grep -c 'anon_inode:\[io_uring\]' "/proc/$SERVER_PID/maps")" -eq 3 ]
+    grep -Eq ' 80000000 [0-9a-f:]+ [0-9]+ +anon_inode:\[io_uring\]' "/proc/$SERVER_PID/maps"
+    client check 300 65536
+    echo "$stderr"
+    [ "$status" -eq 0 ]
+    client -r 4096 -d 200 check 4 1000000
+    [ "$status" -eq 0 ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    [ "$(summary bytes)" -eq $((300 * 65536 + 4 * 1000000)) ]
+}
+
+# bats test_tags=exercise
+@test "[5] 9.2 (hard): SEND_ZC echoes 300 clients on 4 buffers and 4 slow readers exactly, with a notification counted for its sends" {
+    kernel_at_least 6 0 || skip "IORING_OP_SEND_ZC needs Linux 6.0; this is $(uname -r)"
+    grep -q 'IORING_OP_SEND_ZC' "$STAGE_DIR/multishot-echo.c"
+    start_server -n 4
+    client check 300 65536
+    echo "$stderr"
+    [ "$status" -eq 0 ]
+    client -r 4096 -d 200 check 4 2000000
+    echo "$stderr"
+    [ "$status" -eq 0 ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    cat server.err
+    [ "$(summary bytes)" -eq $((300 * 65536 + 4 * 2000000)) ]
+    [[ "$(cat server.err)" =~ ,\ notifs\ ([0-9]+)$ ]]
+    [ "${BASH_REMATCH[1]}" -gt 0 ]
+}
+
+# bats test_tags=exercise
+@test "[5] 9.2 (hard): with SEND_ZC, a client that never reads is capped, and SIGTERM with its send stuck still closes everyone and exits 0" {
+    kernel_at_least 6 0 || skip "IORING_OP_SEND_ZC needs Linux 6.0; this is $(uname -r)"
+    grep -q 'IORING_OP_SEND_ZC' "$STAGE_DIR/multishot-echo.c"
+    start_server -n 64
+    stuck_hog hog
+    client check 20 100000
+    [ "$status" -eq 0 ]
+    timeout "$BG_TIMEOUT" "$CLIENT" -p "$PORT" idle 5 > idle.out &
+    BG_PIDS+=($!)
+    for i in $(seq 100); do grep -q ready idle.out && break; sleep 0.05; done
+    stop_server TERM
+    [ "$SERVER_STATUS" -eq 0 ]
+    wait "${BG_PIDS[-1]}"
+    grep -qx 'the server closed 5 of 5' idle.out
+    [ "$(summary capped)" -ge 1 ]
+    [[ "$(cat server.err)" =~ ,\ notifs\ [0-9]+$ ]]
+}
