@@ -134,9 +134,10 @@ struct server {
     unsigned starved_head, starved_tail; // waiting for buffers, oldest first
     unsigned cap;       // buffers one connection may hold before we stop it
     unsigned inflight;  // requests queued or owned by the kernel
-    // SQEs that did not fit in the SQ, kept in order until they do.
+    // SQEs that found the SQ full, oldest first (see sqe_for).  It never
+    // holds more than the requests in flight: about three per connection.
     struct io_uring_sqe *backlog;
-    unsigned backlog_head, backlog_len, backlog_size;
+    unsigned backlog_len, backlog_size;
     uint64_t listener_ud; // the ACCEPT or TIMEOUT now in flight
     bool stopping;        // a signal came: wind down, then return
     bool paused;          // accept failed and has not succeeded since
@@ -405,22 +406,29 @@ static void submit(struct server *s, unsigned wait_nr)
         die_err(-ret, "io_uring_enter");
 }
 
-// An SQE for a request with user_data ud, counted as in flight.  When the
-// SQ is full it is kept in user space, in order, and moved into the SQ
-// by backlog_flush() once there is room: handling a completion must never
-// wait for the kernel, which may need us to reap before it makes room.
+// An SQE for a request with user_data ud, counted as in flight.  Most
+// calls come from a completion handler, that is from inside the loop
+// that reaps, so this must never wait for room in the SQ: room comes
+// only from io_uring_enter, which on Linux 5.5 to 5.12 refuses every
+// submission until the CQEs it holds back fit in the CQ, which happens
+// only when we reap.  Waiting here for room would wait for ever.  So
+// when the SQ is full (or older SQEs already wait, since cancellations
+// must follow what they cancel), the SQE is one of ours, in the backlog,
+// and serve() moves it into the SQ once there is room.
 static struct io_uring_sqe *sqe_for(struct server *s, uint64_t ud)
 {
     struct io_uring_sqe *sqe = s->backlog_len ? 0 : sq_get(&s->ring);
     if (!sqe) {
-        if (s->backlog_head + s->backlog_len == s->backlog_size) {
+        if (s->backlog_len == s->backlog_size) {
             unsigned n = s->backlog_size ? 2 * s->backlog_size : 64;
-            s->backlog = realloc(s->backlog, n * sizeof(*sqe));
-            if (!s->backlog)
-                die("memory for SQEs waiting for room");
+            struct io_uring_sqe *grown =
+                realloc(s->backlog, n * sizeof(*grown));
+            if (!grown)
+                die("request backlog");
+            s->backlog = grown;
             s->backlog_size = n;
         }
-        sqe = &s->backlog[s->backlog_head + s->backlog_len++];
+        sqe = &s->backlog[s->backlog_len++];
         memset(sqe, 0, sizeof(*sqe));
     }
     sqe->user_data = ud;
@@ -429,16 +437,18 @@ static struct io_uring_sqe *sqe_for(struct server *s, uint64_t ud)
     return sqe;
 }
 
-// Move the SQEs that waited in user space into the SQ, oldest first.
+// Move what waits in the backlog into the SQ, oldest first, while there
+// is room.  The kernel copies each SQE when it submits it, so a copy made
+// in our own memory is as good as one written in place.
 static void backlog_flush(struct server *s)
 {
+    unsigned moved = 0;
     struct io_uring_sqe *sqe;
-    while (s->backlog_len && (sqe = sq_get(&s->ring))) {
-        *sqe = s->backlog[s->backlog_head++];
-        s->backlog_len--;
-    }
-    if (!s->backlog_len)
-        s->backlog_head = 0;
+    while (moved < s->backlog_len && (sqe = sq_get(&s->ring)))
+        *sqe = s->backlog[moved++];
+    s->backlog_len -= moved;
+    memmove(s->backlog, s->backlog + moved,
+            s->backlog_len * sizeof(*s->backlog));
 }
 
 static void queue_signal(struct server *s)
@@ -941,20 +951,20 @@ static void complete(struct server *s, const struct io_uring_cqe *cqe)
     }
 }
 
-// The event loop: hand back the buffers the last completions freed,
-// queue what they asked for, submit, wait for at least one more CQE,
-// handle them all.  A multishot request stays in flight until its CQE
-// without IORING_CQE_F_MORE.  The loop ends when nothing is in flight,
-// which happens only after stop(): until then the signal poll and the
-// accept (or its pause) are always pending.
+// The event loop: hand the kernel the buffers the last completions gave
+// back (and arm the RECVs that waited for them), submit what the
+// completions queued, wait for at least one more, handle them all.  While
+// the backlog still holds SQEs it does not wait: it submits, reaps what is
+// there and comes back for more room.  A multishot request stays in flight
+// until its CQE without IORING_CQE_F_MORE.  The loop ends when nothing is
+// in flight, which happens only after stop(): until then the signal poll
+// and the accept (or its pause) are always pending.
 static void serve(struct server *s)
 {
     while (s->inflight > 0) {
         feed_starved(s);
         pool_publish(&s->pool);
         backlog_flush(s);
-        // Wait only when everything is with the kernel: SQEs still in
-        // the backlog need another turn, not a completion.
         submit(s, s->backlog_len ? 0 : 1);
         struct io_uring_cqe cqe;
         while (cq_pop(&s->ring, &cqe)) {
