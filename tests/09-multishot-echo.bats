@@ -101,6 +101,26 @@ stuck_hog() {
     return 1
 }
 
+# half_close_client SENT GOT: a client that sends the file SENT, shuts
+# down its sending side (bash cannot do that with /dev/tcp), and reads
+# into GOT until the server closes.
+half_close_client() {
+    run_sh "python3 -c '
+import socket, sys, threading
+s = socket.create_connection((\"127.0.0.1\", $PORT))
+data = open(\"$1\", \"rb\").read()
+got = bytearray()
+def reader():
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        got.extend(b)
+t = threading.Thread(target=reader); t.start()
+s.sendall(data); s.shutdown(socket.SHUT_WR); t.join(20)
+open(\"$2\", \"wb\").write(got)
+'"
+}
+
 # summary FIELD: a number from the server's summary line, either "N FIELD"
 # (06's part: "N short sends") or "FIELD N" (09's part: "ENOBUFS N").
 summary() {
@@ -351,22 +371,7 @@ summary() {
 @test "multishot-echo: a client that half-closes gets every byte it sent before the server closes" {
     start_server -n 4 -s 100
     head -c 300000 /dev/urandom > sent
-    # It sends it all, then shuts down its sending side (bash cannot do
-    # that with /dev/tcp), and reads until the server closes.
-    run_sh "python3 -c '
-import socket, sys, threading
-s = socket.create_connection((\"127.0.0.1\", $PORT))
-data = open(\"sent\", \"rb\").read()
-got = bytearray()
-def reader():
-    while True:
-        b = s.recv(65536)
-        if not b: break
-        got.extend(b)
-t = threading.Thread(target=reader); t.start()
-s.sendall(data); s.shutdown(socket.SHUT_WR); t.join(20)
-open(\"got\", \"wb\").write(got)
-'"
+    half_close_client sent got
     [ "$status" -eq 0 ]
     cmp sent got
 }
@@ -541,7 +546,7 @@ kernel_at_least() {
 }
 
 # bats test_tags=exercise
-@test "[5] 9.2 (hard): SEND_ZC echoes 300 clients on 4 buffers and 4 slow readers exactly, with a notification counted for its sends" {
+@test "[5] 9.2 (hard): SEND_ZC echoes 300 clients on 4 buffers, 4 slow readers and a half-closed client exactly, with a notification counted for its sends" {
     kernel_at_least 6 0 || skip "IORING_OP_SEND_ZC needs Linux 6.0; this is $(uname -r)"
     grep -q 'IORING_OP_SEND_ZC' "$STAGE_DIR/multishot-echo.c"
     start_server -n 4
@@ -551,10 +556,14 @@ kernel_at_least() {
     client -r 4096 -d 200 check 4 2000000
     echo "$stderr"
     [ "$status" -eq 0 ]
+    head -c 300000 /dev/urandom > sent
+    half_close_client sent got
+    [ "$status" -eq 0 ]
+    cmp sent got
     stop_server
     [ "$SERVER_STATUS" -eq 0 ]
     cat server.err
-    [ "$(summary bytes)" -eq $((300 * 65536 + 4 * 2000000)) ]
+    [ "$(summary bytes)" -eq $((300 * 65536 + 4 * 2000000 + 300000)) ]
     [[ "$(cat server.err)" =~ ,\ notifs\ ([0-9]+)$ ]]
     [ "${BASH_REMATCH[1]}" -gt 0 ]
 }
