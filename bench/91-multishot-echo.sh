@@ -56,7 +56,7 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/multishot-bench.XXXXXX")
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # start NAME PROG: start a server on a free port; sets PORT_NAME, PID_NAME.
 start() {
@@ -86,8 +86,10 @@ tck=$(getconf CLK_TCK)
 measure() {
     local port=PORT_$1 pid=PID_$1 t0 t1 line
     t0=$(awk '{ print $14 + $15 }' "/proc/${!pid}/stat")
-    line=$("${on_load[@]}" "$BIN/echo-load" -p "${!port}" -c "$2" -s "$3" -t "$SECS" -w "$WARM")
-    t1=$(awk '{ print $14 + $15 }' "/proc/${!pid}/stat")
+    line=$("${on_load[@]}" "$BIN/echo-load" -p "${!port}" -c "$2" -s "$3" -t "$SECS" -w "$WARM") ||
+        { echo "echo bench: the load against $1 failed ($2 x $3 B): counted as 0" >&2; line="rt_per_s=0"; }
+    t1=$(awk '{ print $14 + $15 }' "/proc/${!pid}/stat" 2>/dev/null) ||
+        { echo "echo bench: $1 is gone" >&2; cat "$work/$1.err" >&2; exit 1; }
     awk -v l="$line" -v cpu=$((t1 - t0)) -v tck="$tck" -v wall="$SECS" -v warm="$WARM" 'BEGIN {
         n = split(l, f, " "); for (i = 1; i <= n; i++) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
         # CPU over warm-up and run, spread over the round trips of both.

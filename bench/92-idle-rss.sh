@@ -29,7 +29,7 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/idle-rss.XXXXXX")
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 
 # row NAME PROG SIZE: "RSS before, RSS with N idle connections" in KiB.
