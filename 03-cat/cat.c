@@ -13,9 +13,11 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -31,10 +33,12 @@
 #define NBLOCKS 4
 static char data[NBLOCKS][BLOCK_BYTES] __attribute__((aligned(4096)));
 
-// A read's user_data is the sequence number of its block; the one write
-// and the cancellations use two values no block will ever reach.
+// A read's user_data is the sequence number of its block; the one write,
+// the cancellations and the two polls use values no block will reach.
 #define UD_WRITE UINT64_MAX
 #define UD_CANCEL (UINT64_MAX - 1)
+#define UD_POLL_IN (UINT64_MAX - 2)
+#define UD_POLL_OUT (UINT64_MAX - 3)
 
 // A block is taken from the queue in input order, filled by reads, then
 // emptied by writes.  Only the front block may be written, so stdout gets
@@ -53,6 +57,7 @@ struct block {
     size_t written;    // bytes already written to stdout
     const char *name;  // with why: an error to report when the writer
     const char *why;   //   reaches this block, after the data before it
+    bool async;        // read it in a worker thread (IOSQE_ASYNC)
 };
 
 // The input being read.  Only one is open at a time; reads of the next
@@ -66,6 +71,8 @@ struct input {
     unsigned reading;      // reads in flight on fd
     bool done;             // EOF or an error: no new reads
     unsigned long end_seq; // blocks after this one hold nothing of ours
+    bool want_poll;        // a read said -EAGAIN: wait until fd is readable
+    bool polling;          //   the POLL_ADD is in flight
 };
 
 struct cat {
@@ -80,8 +87,15 @@ struct cat {
     unsigned in_flight;        // SQEs submitted whose CQE we have not seen
     int write_err;             // stdout failed: stop, drain, exit 1
     bool cancelled;            // cancellations of the reads were sent
-    dev_t out_dev;             // stdout, if it is a regular file: to
-    ino_t out_ino;             //   refuse to read it ("cat f >> f")
+    bool out_isreg;            // stdout is a regular file: its dev and
+    dev_t out_dev;             //   ino, to refuse to read it ("cat f >> f")
+    ino_t out_ino;
+    bool out_at_off;           // stdout is written at out_off (not O_APPEND)
+    off_t out_off;             //   the offset of its next byte
+    bool out_want_poll;        // the write said -EAGAIN: wait until stdout
+    bool out_polling;          //   is writable; the POLL_ADD is in flight
+    bool write_async;          // send the next write to a worker thread
+    bool nowait, async;        // CAT_NOWAIT, CAT_ASYNC (see setup())
     bool stdin_open;           // fd 0 was open when we started
     int status;                // exit status: 1 once an input failed
 };
@@ -123,8 +137,17 @@ static void setup(struct cat *c)
     if (fstat(STDOUT_FILENO, &st) < 0)
         die("standard output");
     if (S_ISREG(st.st_mode)) {
+        c->out_isreg = true;
         c->out_dev = st.st_dev;
         c->out_ino = st.st_ino;
+        // A regular file is written at explicit offsets, from its file
+        // position on, as a seekable input is read: a write at offset -1
+        // that comes back short may not have moved the position (see
+        // write_done()).  With O_APPEND the kernel puts every write at
+        // the end whatever the offset: -1 is right there.
+        c->out_off = lseek(STDOUT_FILENO, 0, SEEK_CUR);
+        c->out_at_off = c->out_off >= 0 &&
+                        !(fcntl(STDOUT_FILENO, F_GETFL) & O_APPEND);
     }
     c->stdin_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
     struct io_uring_params p = {0};
@@ -135,6 +158,15 @@ static void setup(struct cat *c)
         die_missing("IORING_FEAT_RW_CUR_POS", "5.6");
     }
     c->in.fd = -1;
+    // Two knobs for the tests, to reach on any kernel paths that only
+    // some kernels take (docs/03-cat.md, "Kernels differ"):
+    //  - CAT_NOWAIT=1 asks for RWF_NOWAIT on every read and write, so a
+    //    request that would wait completes with -EAGAIN instead, as 5.6
+    //    to 5.14 do with every request on an O_NONBLOCK stdin or stdout;
+    //  - CAT_ASYNC=1 sends every write to a worker thread (IOSQE_ASYNC),
+    //    where kernels before 6.4 ran every write to a pipe.
+    c->nowait = getenv("CAT_NOWAIT") != 0;
+    c->async = getenv("CAT_ASYNC") != 0;
 }
 
 // The next free SQE.  If the SQ is full, submit what is queued (without
@@ -196,7 +228,7 @@ static void open_input(struct cat *c, const char *name)
     in->seekable = S_ISREG(st.st_mode) && st.st_size > 0 && pos >= 0;
     in->next_off = in->seekable ? pos : 0;
     // Appending a file to itself would never reach its end.
-    if (S_ISREG(st.st_mode) && st.st_dev == c->out_dev &&
+    if (S_ISREG(st.st_mode) && c->out_isreg && st.st_dev == c->out_dev &&
         st.st_ino == c->out_ino && pos < st.st_size) {
         queue_error(c, name, "input file is output file");
         in->done = true;
@@ -215,6 +247,19 @@ static void close_input(struct cat *c)
     in->fd = -1;
 }
 
+// Queue a POLL_ADD (5.1+): a CQE, with user_data ud, once fd is ready for
+// events.  A read or write that said -EAGAIN is sent again only then:
+// sending it again at once would spin, in and out of the kernel, for as
+// long as the other end of the pipe keeps us waiting.
+static void queue_poll(struct cat *c, int fd, unsigned events, uint64_t ud)
+{
+    struct io_uring_sqe *sqe = get_sqe(c);
+    sqe->opcode = IORING_OP_POLL_ADD;
+    sqe->fd = fd;
+    sqe->poll_events = (uint16_t)events;
+    sqe->user_data = ud;
+}
+
 // Queue a read into the free part of block b.  A seekable input is read
 // at the offset right after the bytes the block already holds; a stream
 // at offset -1 (the file position; pipes and ttys have none).
@@ -227,6 +272,11 @@ static void queue_read(struct cat *c, struct block *b)
     sqe->len = BLOCK_BYTES - b->len;
     sqe->off = c->in.seekable ? (uint64_t)(b->off + b->len) : (uint64_t)-1;
     sqe->user_data = b->seq;
+    if (b->async)
+        sqe->flags = IOSQE_ASYNC;
+    else if (c->nowait)
+        sqe->rw_flags = RWF_NOWAIT;
+    b->async = false;
     b->state = READING;
     c->in.reading++;
 }
@@ -241,6 +291,13 @@ static void queue_read(struct cat *c, struct block *b)
 static void queue_reads(struct cat *c)
 {
     struct input *in = &c->in;
+    if (in->want_poll) {
+        queue_poll(c, in->fd, POLLIN, UD_POLL_IN);
+        in->want_poll = false;
+        in->polling = true;
+    }
+    if (in->polling)
+        return;
     for (unsigned long s = c->head; s < c->tail; s++)
         if (block(c, s)->state == WANT_READ)
             queue_read(c, block(c, s));
@@ -281,9 +338,17 @@ static void read_done(struct cat *c, struct block *b, int res)
     // as we read it (a file that grew must not gain a hole).
     if (in->done && b->seq > in->end_seq)
         return;
-    // Nothing was read, nothing lost: ask again.
+    // Nothing was read, nothing lost: ask again.  -EAGAIN says that the
+    // read would have had to wait (on 5.6 to 5.14, for any O_NONBLOCK
+    // stdin): ask again once stdin is readable.  Polling a regular file
+    // says "ready" at once, so its read goes to a worker thread instead,
+    // which may wait.
     if (res == -EAGAIN || res == -EINTR) {
         b->state = WANT_READ;
+        if (res == -EAGAIN && in->seekable)
+            b->async = true;
+        else if (res == -EAGAIN)
+            in->want_poll = true;
         return;
     }
     if (res < 0) {
@@ -337,7 +402,12 @@ static void release_written(struct cat *c)
 static void queue_write(struct cat *c)
 {
     release_written(c);
-    if (c->writing)
+    if (c->out_want_poll) {
+        queue_poll(c, STDOUT_FILENO, POLLOUT, UD_POLL_OUT);
+        c->out_want_poll = false;
+        c->out_polling = true;
+    }
+    if (c->writing || c->out_polling)
         return;
     unsigned n = 0;
     for (unsigned long s = c->head; s < c->tail; s++) {
@@ -357,17 +427,33 @@ static void queue_write(struct cat *c)
     sqe->fd = STDOUT_FILENO;
     sqe->addr = (uintptr_t)c->iov;
     sqe->len = n;
-    sqe->off = (uint64_t)-1;
+    sqe->off = c->out_at_off ? (uint64_t)c->out_off : (uint64_t)-1;
     sqe->user_data = UD_WRITE;
+    if (c->write_async || c->async)
+        sqe->flags = IOSQE_ASYNC;
+    else if (c->nowait)
+        sqe->rw_flags = RWF_NOWAIT;
+    c->write_async = false;
     c->writing = true;
 }
 
 // The writev completed with res.  A pipe takes what fits and returns a
 // short count: hand the bytes out to the blocks in order, and the next
-// queue_write() sends the rest.
+// queue_write() sends the rest.  A regular file comes back short when it
+// cannot take more (disk full, ulimit -f): the rest, sent at out_off, then
+// fails with the reason.  (At offset -1 it would not: since Linux 6.0 the
+// kernel retries the rest of a short write itself, and when that fails
+// it reports the bytes written but leaves the file position where it
+// was, so the next write would land on top of them.)
 static void write_done(struct cat *c, int res)
 {
     c->writing = false;
+    // As for a read: nothing written, ask again; after -EAGAIN, once
+    // stdout is writable, or from a worker thread for a regular file.
+    if (res == -EAGAIN && c->out_isreg)
+        c->write_async = true;
+    else if (res == -EAGAIN)
+        c->out_want_poll = true;
     if (res == -EAGAIN || res == -EINTR)
         return;
     if (res <= 0) {
@@ -376,6 +462,8 @@ static void write_done(struct cat *c, int res)
         c->write_err = res < 0 ? -res : ENOSPC;
         return;
     }
+    if (c->out_at_off)
+        c->out_off += res;
     for (unsigned long s = c->head; res > 0; s++) {
         struct block *b = block(c, s);
         size_t take = b->len - b->written;
@@ -401,7 +489,34 @@ static void cancel_reads(struct cat *c)
         sqe->addr = s;
         sqe->user_data = UD_CANCEL;
     }
+    // A poll on stdin may wait as long as a read: take it back too.
+    if (c->in.polling) {
+        struct io_uring_sqe *sqe = get_sqe(c);
+        sqe->opcode = IORING_OP_POLL_REMOVE;
+        sqe->addr = UD_POLL_IN;
+        sqe->user_data = UD_CANCEL;
+    }
     c->cancelled = true;
+}
+
+// stdout failed with err.  write(2) sends a signal with two errors, which
+// ends cat(1) unless the signal is ignored: SIGPIPE with EPIPE (no reader
+// left), SIGXFSZ with EFBIG when the write starts at or past the file-size
+// limit (ulimit -f).  The kernel sends it to the thread that ran the
+// write; when io_uring ran it in a worker thread, it is lost (pipes until
+// Linux 6.4; regular files here).  Raise it ourselves, so that we end as
+// cat(1) would on every kernel.  If it is ignored, we are still here, to
+// report the error.
+static void raise_like_write(int err)
+{
+    struct rlimit lim;
+    struct stat st;
+    if (err == EPIPE)
+        raise(SIGPIPE);
+    if (err == EFBIG && getrlimit(RLIMIT_FSIZE, &lim) == 0 &&
+        lim.rlim_cur != RLIM_INFINITY && fstat(STDOUT_FILENO, &st) == 0 &&
+        (rlim_t)st.st_size >= lim.rlim_cur)
+        raise(SIGXFSZ);
 }
 
 // Submit everything queued in one io_uring_enter, wait for at least one
@@ -417,6 +532,10 @@ static void submit_and_reap(struct cat *c)
         c->in_flight--;
         if (cqe.user_data == UD_WRITE)
             write_done(c, cqe.res);
+        else if (cqe.user_data == UD_POLL_IN)
+            c->in.polling = false; // ready (or failed: the read will say)
+        else if (cqe.user_data == UD_POLL_OUT)
+            c->out_polling = false;
         else if (cqe.user_data != UD_CANCEL)
             read_done(c, block(c, cqe.user_data), cqe.res);
     }
@@ -442,7 +561,13 @@ int main(int argc, char **argv)
         submit_and_reap(&c);
     }
     ring_exit(&c.ring);
-    if (c.write_err)
+    // Leave stdout's file position after what we wrote, as write(2)
+    // would have: the shell may write more there ({ cat f; echo; } > out).
+    if (c.out_at_off)
+        lseek(STDOUT_FILENO, c.out_off, SEEK_SET);
+    if (c.write_err) {
+        raise_like_write(c.write_err);
         die_err(c.write_err, "write error");
+    }
     return c.status;
 }
