@@ -73,6 +73,7 @@ struct input {
     unsigned long end_seq; // blocks after this one hold nothing of ours
     bool want_poll;        // a read said -EAGAIN: wait until fd is readable
     bool polling;          //   the POLL_ADD is in flight
+    bool self;             // stdout's file: start_input() not yet decided
 };
 
 struct cat {
@@ -202,11 +203,32 @@ static void queue_error(struct cat *c, const char *name, const char *why)
     b->why = why;
 }
 
-// Open the next FILE ("-" is stdin, already open) and decide how to read
-// it.  A regular file is read at explicit offsets, several blocks at once,
-// starting at its file position (0, unless stdin was handed over part
-// read).  Anything else (pipe, tty, device, /proc file whose st_size is 0)
-// is a stream: one read at a time, at offset -1, in order.
+// Decide how to read the open input, from st, its fstat(2).  A regular
+// file is read at explicit offsets, several blocks at once, starting at
+// its file position (0, unless stdin was handed over part read).
+// Anything else (pipe, tty, device, /proc file whose st_size is 0) is a
+// stream: one read at a time, at offset -1, in order.
+// Reading stdout's own file from before its end would append it to itself
+// for ever (cat f >> f): cat(1) refuses, and so do we.  That end counts
+// every byte written before, so for that file the caller decides only once
+// they have all landed (all_written()): in "cat a out > out", out looks
+// empty while the write of a is still in flight.
+static void start_input(struct cat *c, const struct stat *st)
+{
+    struct input *in = &c->in;
+    off_t pos = lseek(in->fd, 0, SEEK_CUR);
+    in->size = st->st_size;
+    in->seekable = S_ISREG(st->st_mode) && st->st_size > 0 && pos >= 0;
+    in->next_off = in->seekable ? pos : 0;
+    if (in->self && pos < st->st_size) {
+        queue_error(c, in->name, "input file is output file");
+        in->done = true;
+    }
+    in->self = false;
+}
+
+// Open the next FILE ("-" is stdin, already open), and start it unless it
+// is stdout's own file (see start_input()).
 static void open_input(struct cat *c, const char *name)
 {
     struct input *in = &c->in;
@@ -220,19 +242,23 @@ static void open_input(struct cat *c, const char *name)
         queue_error(c, name, strerror(errno));
         return;
     }
+    *in = (struct input){.name = name, .fd = fd};
     struct stat st;
     if (fstat(fd, &st) < 0)
         die("fstat %s", name);
-    off_t pos = lseek(fd, 0, SEEK_CUR);
-    *in = (struct input){.name = name, .fd = fd, .size = st.st_size};
-    in->seekable = S_ISREG(st.st_mode) && st.st_size > 0 && pos >= 0;
-    in->next_off = in->seekable ? pos : 0;
-    // Appending a file to itself would never reach its end.
-    if (S_ISREG(st.st_mode) && c->out_isreg && st.st_dev == c->out_dev &&
-        st.st_ino == c->out_ino && pos < st.st_size) {
-        queue_error(c, name, "input file is output file");
-        in->done = true;
-    }
+    in->self = S_ISREG(st.st_mode) && c->out_isreg &&
+               st.st_dev == c->out_dev && st.st_ino == c->out_ino;
+    if (!in->self)
+        start_input(c, &st);
+}
+
+// True when every byte queued so far is written and no write is in flight.
+static bool all_written(struct cat *c)
+{
+    for (unsigned long s = c->head; s < c->tail; s++)
+        if (block(c, s)->state != FULL || block(c, s)->written < block(c, s)->len)
+            return false;
+    return !c->writing;
 }
 
 // The input is finished and none of its reads is in flight.  A seekable
@@ -306,6 +332,13 @@ static void queue_reads(struct cat *c)
             if (c->next_file == c->nfiles)
                 return;
             open_input(c, c->files[c->next_file++]);
+        } else if (in->self) {
+            struct stat st;
+            if (!all_written(c))
+                return;
+            if (fstat(in->fd, &st) < 0)
+                die("fstat %s", in->name);
+            start_input(c, &st);
         } else if (in->done) {
             if (in->reading)
                 return;

@@ -279,6 +279,21 @@ os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' data
     [ "$(cat self)" = abc ]
 }
 
+@test "cat: 'cat a out > out' is refused every time, as cat(1) refuses it: out is a, once (100 runs)" {
+    # out looks empty until the write of a has landed: the check must wait
+    # for it, or it lets out through and cat appends out to itself.
+    printf 'abc\n' > a
+    head -c 100000 /dev/urandom > b
+    for f in a b; do
+        run_sh "for i in \$(seq 100); do $(CAT) $f out > out 2> err
+                    echo \$? \$(cmp -s $f out && echo same) \"\$(cat err)\"
+                done | sort | uniq -c"
+        [ "$status" -eq 0 ]
+        echo "$f: $output"
+        [ "$output" = "    100 1 same cat: out: input file is output file" ]
+    done
+}
+
 @test "cat: output to a file goes where the shell's file position is, appending with >>" {
     head -c 500000 /dev/urandom > data
     run_sh "{ echo before; $(CAT) data; echo after; } > ours; { echo before; cat data; echo after; } > theirs"
