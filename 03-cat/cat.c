@@ -355,10 +355,22 @@ static void queue_reads(struct cat *c)
 }
 
 // No more reads of this input: the block at seq ended it (EOF or error).
-static void end_input(struct input *in, unsigned long seq)
+// cat(1) stops a file at its first error or end: whatever the blocks
+// after seq hold, read ahead before we knew, is dropped, never written
+// (a read that fails at 300000 must not be followed by the block read
+// ahead at 393216).  The reads still in flight come back to read_done(),
+// which drops theirs.
+static void end_input(struct cat *c, unsigned long seq)
 {
-    in->done = true;
-    in->end_seq = seq;
+    c->in.done = true;
+    c->in.end_seq = seq;
+    for (unsigned long s = seq + 1; s < c->tail; s++) {
+        struct block *b = block(c, s);
+        b->len = 0;
+        b->why = 0;
+        if (b->state == WANT_READ)
+            b->state = FULL;
+    }
 }
 
 // A read of block b completed with res: a byte count, 0 at EOF, or -errno.
@@ -369,8 +381,10 @@ static void read_done(struct cat *c, struct block *b, int res)
     b->state = FULL;
     // Read ahead past the end: whatever it found is not part of the file
     // as we read it (a file that grew must not gain a hole).
-    if (in->done && b->seq > in->end_seq)
+    if (in->done && b->seq > in->end_seq) {
+        b->len = 0;
         return;
+    }
     // Nothing was read, nothing lost: ask again.  -EAGAIN says that the
     // read would have had to wait (on 5.6 to 5.14, for any O_NONBLOCK
     // stdin): ask again once stdin is readable.  Polling a regular file
@@ -387,13 +401,13 @@ static void read_done(struct cat *c, struct block *b, int res)
     if (res < 0) {
         b->why = strerror(-res);
         c->status = EXIT_FAILURE;
-        end_input(in, b->seq);
+        end_input(c, b->seq);
         return;
     }
     // EOF: the file ends right after the data this block holds.
     if (res == 0) {
         in->next_off = b->off + (off_t)b->len;
-        end_input(in, b->seq);
+        end_input(c, b->seq);
         return;
     }
     b->len += res;
@@ -412,7 +426,9 @@ static void read_done(struct cat *c, struct block *b, int res)
 
 // Free the blocks at the front of the queue that are completely written,
 // in order, reporting the error a block carries once the data before it
-// is out.
+// is out.  stderr may be the very file stdout is (cat a nope > out 2>&1):
+// then the message goes at the file position, so put it after our data
+// first, and carry on after the message.
 static void release_written(struct cat *c)
 {
     while (c->head < c->tail) {
@@ -420,7 +436,11 @@ static void release_written(struct cat *c)
         if (b->state != FULL || b->written < b->len)
             return;
         if (b->why) {
+            if (c->out_at_off)
+                lseek(STDOUT_FILENO, c->out_off, SEEK_SET);
             warn_err(0, "%s: %s", b->name, b->why);
+            if (c->out_at_off)
+                c->out_off = lseek(STDOUT_FILENO, 0, SEEK_CUR);
             c->status = EXIT_FAILURE;
         }
         c->head++;
@@ -574,14 +594,21 @@ static void submit_and_reap(struct cat *c)
     }
 }
 
+// True when every FILE was opened, read, closed and written.
+static bool finished(const struct cat *c)
+{
+    return c->next_file == c->nfiles && c->in.fd < 0 && c->head == c->tail;
+}
+
 int main(int argc, char **argv)
 {
     struct cat c = {0};
     parse_args(&c, argc, argv);
     setup(&c);
     // Each pass queues every read and the write that can start, then
-    // makes one system call for all of them.  When nothing is in flight
-    // after queueing, there is nothing left to do.
+    // makes one system call for all of them.  A pass may also just free
+    // blocks that needed no system call (errors reported, the blocks of
+    // a failed file dropped): then the next pass queues more.
     for (;;) {
         if (!c.write_err) {
             queue_reads(&c);
@@ -589,9 +616,10 @@ int main(int argc, char **argv)
         } else if (!c.cancelled) {
             cancel_reads(&c);
         }
-        if (c.in_flight == 0)
+        if (c.in_flight > 0)
+            submit_and_reap(&c);
+        else if (c.write_err || finished(&c))
             break;
-        submit_and_reap(&c);
     }
     ring_exit(&c.ring);
     // Leave stdout's file position after what we wrote, as write(2)

@@ -230,6 +230,17 @@ os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' data
     same_as_coreutils a nope b
 }
 
+@test "cat: more missing FILEs in a row than it has blocks are all reported, and the FILE after them is printed" {
+    # Each error travels in a block of its own; freeing them needs no
+    # system call, and the loop must not take "nothing in flight" for "done".
+    printf 'a\n' > a
+    run_stage cat n1 n2 n3 n4 n5 n6 n7 n8 n9 a
+    [ "$status" -eq 1 ]
+    [ "$output" = a ]
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 9 ]
+    same_as_coreutils n1 n2 n3 n4 n5 n6 n7 n8 n9 a
+}
+
 @test "cat: a directory among files is reported as cat(1) reports it, exit 1" {
     printf 'a\n' > a
     mkdir dir
@@ -245,6 +256,40 @@ os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' data
     [ "$status" -eq 1 ]
     [ "$output" = "$(printf 'a\na')" ]
     [ "$stderr" = "cat: /proc/self/mem: Input/output error" ]
+}
+
+# same_as_cat_on_faultfs OPTION...: a 1 MiB file served by faultfs with
+# OPTIONs (tests/tools/faultfs.c), then a good file: our cat prints what
+# cat(1) prints, stdout and stderr in one, and exits 1 if cat(1) does.
+same_as_cat_on_faultfs() {
+    declare -F faultfs_mount > /dev/null || skip "tests/tools/faultfs is not in this tree yet"
+    head -c 1048576 /dev/urandom > src
+    printf 'after\n' > after
+    faultfs_mount ffs --source src "$@"
+    run_sh "$(CAT) ffs/data after > ours 2>&1"
+    local ours=$status
+    run bash -c "cat ffs/data after > theirs 2>&1"
+    echo "ours: $ours $(stat -c %s ours), theirs: $status $(stat -c %s theirs)"
+    [ "$ours" -eq "$status" ]
+    cmp ours theirs
+}
+
+@test "cat: an EIO in the middle of a file (faultfs, at 300000) ends that file there, as in cat(1): the blocks read ahead past it are not written" {
+    # Bytes 300000-304095 are bad, and what follows is served: the block
+    # read ahead at 393216 comes back whole, and must be dropped.
+    same_as_cat_on_faultfs --eio-at 300000:4096
+    msg='cat: ffs/data: Input/output error'
+    grep -qa "$msg\$" ours
+    [ "$(stat -c %s ours)" -eq $((300000 + ${#msg} + 1 + 6)) ]
+    # and bad to the end, and bad from the first byte
+    same_as_cat_on_faultfs --eio-at 300000
+    same_as_cat_on_faultfs --eio-at 0:4096
+}
+
+@test "cat: a file that ends before its st_size (faultfs: stat says 1 MiB, the data ends at 300000) ends there, as in cat(1)" {
+    same_as_cat_on_faultfs --eof-at 300000
+    [ "$(stat -c %s ours)" -eq $((300000 + 6)) ]
+    same_as_cat_on_faultfs --eof-at $((3 * BLOCK))
 }
 
 @test "cat: an unreadable FILE is reported, the others printed, exit 1" {
@@ -269,6 +314,11 @@ os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' data
     run_sh "$(CAT) a nope b missing a 2>&1"
     [ "$status" -eq 1 ]
     [ "$output" = "$(cat a nope b missing a 2>&1)" ]
+    # into a file that stdout and stderr share: written at explicit
+    # offsets, the data must still leave room for the messages
+    head -c 300000 /dev/urandom > big
+    run_sh "$(CAT) big nope a big missing > ours 2>&1; cat big nope a big missing > theirs 2>&1"
+    cmp ours theirs
 }
 
 @test "cat: appending a file to itself is refused, as cat(1) does, and the file is untouched" {
@@ -341,6 +391,9 @@ small_tmpfs() {
 teardown() {
     if mountpoint -q "$BATS_TEST_TMPDIR/mnt" 2> /dev/null; then
         umount "$BATS_TEST_TMPDIR/mnt"
+    fi
+    if declare -F faultfs_cleanup > /dev/null; then
+        faultfs_cleanup
     fi
 }
 
