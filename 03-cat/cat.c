@@ -88,9 +88,9 @@ struct cat {
     unsigned in_flight;        // SQEs submitted whose CQE we have not seen
     int write_err;             // stdout failed: stop, drain, exit 1
     bool cancelled;            // cancellations of the reads were sent
-    bool out_isreg;            // stdout is a regular file: its dev and
-    dev_t out_dev;             //   ino, to refuse to read it ("cat f >> f")
-    ino_t out_ino;
+    bool out_isreg;            // stdout is a regular file: this one,
+    dev_t out_dev;             //   to refuse to read it ("cat f >> f")
+    ino_t out_ino;             //   (see start_input())
     bool out_at_off;           // stdout is written at out_off (not O_APPEND)
     off_t out_off;             //   the offset of its next byte
     bool out_want_poll;        // the write said -EAGAIN: wait until stdout
@@ -126,8 +126,9 @@ static void parse_args(struct cat *c, int argc, char **argv)
     c->nfiles = optind < argc ? argc - optind : 1;
 }
 
-// Create the ring.  It needs room for a read per block, the writev, and a
-// cancellation per block: with twice NBLOCKS SQEs (and a CQ twice that)
+// Create the ring.  It needs room for a read per block (or a poll of
+// stdin), the writev (or a poll of stdout), and after a write error a
+// cancellation per read: with twice NBLOCKS SQEs (and a CQ twice that)
 // neither queue can fill up.  Reads and writes at offset -1 ("the file
 // position", for stdin and stdout) need IORING_FEAT_RW_CUR_POS (5.6+).
 static void setup(struct cat *c)
@@ -147,8 +148,8 @@ static void setup(struct cat *c)
         // write_done()).  With O_APPEND the kernel puts every write at
         // the end whatever the offset: -1 is right there.
         c->out_off = lseek(STDOUT_FILENO, 0, SEEK_CUR);
-        c->out_at_off = c->out_off >= 0 &&
-                        !(fcntl(STDOUT_FILENO, F_GETFL) & O_APPEND);
+        c->out_at_off =
+            c->out_off >= 0 && !(fcntl(STDOUT_FILENO, F_GETFL) & O_APPEND);
     }
     c->stdin_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
     struct io_uring_params p = {0};
@@ -246,8 +247,8 @@ static void open_input(struct cat *c, const char *name)
     struct stat st;
     if (fstat(fd, &st) < 0)
         die("fstat %s", name);
-    in->self = S_ISREG(st.st_mode) && c->out_isreg &&
-               st.st_dev == c->out_dev && st.st_ino == c->out_ino;
+    in->self = S_ISREG(st.st_mode) && c->out_isreg && st.st_dev == c->out_dev &&
+               st.st_ino == c->out_ino;
     if (!in->self)
         start_input(c, &st);
 }
@@ -255,9 +256,11 @@ static void open_input(struct cat *c, const char *name)
 // True when every byte queued so far is written and no write is in flight.
 static bool all_written(struct cat *c)
 {
-    for (unsigned long s = c->head; s < c->tail; s++)
-        if (block(c, s)->state != FULL || block(c, s)->written < block(c, s)->len)
+    for (unsigned long s = c->head; s < c->tail; s++) {
+        struct block *b = block(c, s);
+        if (b->state != FULL || b->written < b->len)
             return false;
+    }
     return !c->writing;
 }
 
@@ -314,6 +317,8 @@ static void queue_read(struct cat *c, struct block *b)
 //    returns 0: files can grow, and /proc files lie.  A stream gets one
 //    read at a time: two reads in flight on one pipe may complete in
 //    either order, and the data with them.
+// A stream whose read said -EAGAIN is polled first (read_done()), and
+// nothing more is read until the poll's CQE comes.
 static void queue_reads(struct cat *c)
 {
     struct input *in = &c->in;

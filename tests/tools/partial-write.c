@@ -28,8 +28,10 @@ int main(int argc, char **argv)
     sqe->len = sizeof(buf);
     sqe->off = (uint64_t)-1; // the file position, as write(2) uses it
     sq_publish(&r);
-    if (sys_io_uring_enter(r.fd, 1, 1, IORING_ENTER_GETEVENTS) < 0 || !cq_pop(&r, &cqe))
+    if (sys_io_uring_enter(r.fd, 1, 1, IORING_ENTER_GETEVENTS) < 0 ||
+        !cq_pop(&r, &cqe))
         return 1;
-    printf("res %d, file position %lld\n", cqe.res, (long long)lseek(fd, 0, SEEK_CUR));
+    printf("res %d, file position %lld\n", cqe.res,
+           (long long)lseek(fd, 0, SEEK_CUR));
     return 0;
 }
