@@ -22,7 +22,8 @@
  *   - --log FILE: "ask OFF SIZE" as each read comes, "reply OFF SIZE RES"
  *     as it is answered (RES: bytes, or -errno), "re-ask ..." (below).
  * It mounts, forks the server, checks that it answers (stat of data),
- * prints the server's pid and exits 0: the file system is ready.  The
+ * prints the server's pid and exits 0: the file system is ready (exit
+ * 77: /dev/fuse or mount(2) refused, as in a container; 2: usage).  The
  * server exits when unmounted (its reads of /dev/fuse fail with ENODEV),
  * or unmounts and exits on SIGTERM/SIGINT.  Needs root and /dev/fuse.
  *
@@ -394,12 +395,17 @@ int main(int argc, char **argv)
     char root[PATH_MAX], opts[128], path[PATH_MAX + 8];
     if (!realpath(mnt, root))
         die(mnt);
-    if ((fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)) < 0)
-        die("faultfs: /dev/fuse");
+    // Exit 77 where FUSE cannot be had (not root, a container): tests skip.
+    if ((fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)) < 0) {
+        perror("faultfs: /dev/fuse");
+        return 77;
+    }
     snprintf(opts, sizeof opts, "fd=%d,rootmode=40000,user_id=%u,group_id=%u", fuse_fd,
              getuid(), getgid());
-    if (mount("faultfs", root, "fuse.faultfs", MS_NOSUID | MS_NODEV | MS_RDONLY, opts) < 0)
-        die("faultfs: mount");
+    if (mount("faultfs", root, "fuse.faultfs", MS_NOSUID | MS_NODEV | MS_RDONLY, opts) < 0) {
+        perror("faultfs: mount");
+        return 77;
+    }
 
     // The parent checks that the server answers (stat sends LOOKUP after
     // INIT), says the server's pid and returns: then the tests may start.
