@@ -59,6 +59,7 @@
  * One thread: delayed replies wait in a list in due order, and ppoll(2)
  * on /dev/fuse sleeps until the first is due.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
@@ -222,7 +223,7 @@ static void do_readdir(uint64_t unique, const struct fuse_read_in *in)
         struct fuse_dirent *d = (struct fuse_dirent *)(buf + len);
         memset(d, 0, sz);
         *d = (struct fuse_dirent){ i == 2 ? DATA_ID : FUSE_ROOT_ID, i + 1,
-                                   (uint32_t)nl, i == 2 ? 8 : 4 }; // DT_REG : DT_DIR
+                                   (uint32_t)nl, i == 2 ? DT_REG : DT_DIR };
         memcpy(d->name, names[i], nl);
         len += sz;
     }
@@ -330,7 +331,7 @@ static uint64_t number(const char *s, char **end)
 static void usage(void)
 {
     fprintf(stderr, "usage: faultfs [--source FILE | --size N] [--eof-at OFF] [--eio-at OFF]\n"
-                    "               [--delay-at OFF:MS]... [--log FILE] MOUNTPOINT\n"
+                    "               [--delay-at OFF:MS]... [--log FILE] [--no-fixup] MOUNTPOINT\n"
                     "       faultfs -u MOUNTPOINT\n"
                     "       faultfs --dump N\n");
     exit(2);
@@ -441,14 +442,15 @@ int main(int argc, char **argv)
 
     static char req[FUSE_MIN_READ_BUFFER * 8]; // INIT's max_write is 4096
     for (;;) {
-        int timeout = -1;
+        struct timespec ts = { 0, 0 }, *timeout = NULL; // no reply due: sleep
         if (waiting) {
-            uint64_t t = now_ms();
-            timeout = waiting->due_ms > t ? (int)(waiting->due_ms - t) : 0;
+            uint64_t t = now_ms(), ms = waiting->due_ms > t ? waiting->due_ms - t : 0;
+            ts = (struct timespec){ (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+            timeout = &ts;
         }
         struct pollfd p = { fuse_fd, POLLIN, 0 };
-        // The signals are let in only while asleep here: none is missed.
-        int n = ppoll(&p, 1, timeout < 0 ? NULL : &(struct timespec){ timeout / 1000, timeout % 1000 * 1000000L }, &none);
+        // SIGTERM/SIGINT are let in only while asleep here: none is missed.
+        int n = ppoll(&p, 1, timeout, &none);
         if (stop) {
             umount2(root, MNT_DETACH);
             return 0;
