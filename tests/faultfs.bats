@@ -44,6 +44,19 @@ teardown() {
     [ "$(dd if=mnt/data bs=250000 skip=1 count=1 status=none | wc -c)" -eq 50000 ]
 }
 
+@test "faultfs --eio-at OFF:LEN: only reads starting among the LEN bad bytes fail" {
+    faultfs_mount mnt --source src --eio-at 300000:4096
+    run --separate-stderr timeout "$TEST_TIMEOUT" cat mnt/data
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "cat: mnt/data: Input/output error" ]
+    cmp <(cat mnt/data 2>/dev/null) <(head -c 300000 src)
+    run dd if=mnt/data of=/dev/null bs=4096 skip=74 count=1
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"Input/output error"* ]]
+    cmp <(dd if=mnt/data bs=4096 skip=75 count=1 status=none) <(tail -c +307201 src | head -c 4096)
+    cmp <(dd if=mnt/data bs=4096 skip=200 status=none) <(tail -c +819201 src)
+}
+
 @test "faultfs --eof-at: stat says the full size, reads end early" {
     faultfs_mount mnt --source src --eof-at 524288
     [ "$(stat -c %s mnt/data)" -eq 1048576 ]

@@ -1,7 +1,7 @@
 /*
  * tests/tools/faultfs.c - a FUSE file system of one file that fails on cue
  *
- *   faultfs [--source FILE | --size N] [--eof-at OFF] [--eio-at OFF]
+ *   faultfs [--source FILE | --size N] [--eof-at OFF] [--eio-at OFF[:LEN]]
  *           [--delay-at OFF:MS]... [--log FILE] [--no-fixup] MOUNTPOINT
  *   faultfs -u MOUNTPOINT        unmount it (umount2 MNT_DETACH)
  *   faultfs --dump N             print the first N bytes of the pattern
@@ -14,9 +14,11 @@
  *   - the data ends at min(--size, FILE's size, --eof-at): a read there
  *     returns what is left (short), 0 (EOF) at or past it, while stat
  *     says --size (default: FILE's size) - a file that shrank;
- *   - --eio-at E: a read starting at or after E fails with EIO; one that
- *     starts before E returns only the bytes before E.  So coreutils cat
- *     prints exactly the first E bytes, then "cat: F: Input/output error";
+ *   - --eio-at E[:LEN]: bad bytes from E on (LEN of them; default: all
+ *     to the end).  A read starting among them fails with EIO; one that
+ *     starts before E returns only the bytes before E; one that starts
+ *     after them is served.  So coreutils cat prints exactly the first E
+ *     bytes, then "cat: F: Input/output error";
  *   - --delay-at D:MS (up to 16): a read whose [OFF, OFF+SIZE) holds D
  *     is answered MS ms after it came; other reads are answered meanwhile;
  *   - --log FILE: "ask OFF SIZE" as each read comes, "reply OFF SIZE RES"
@@ -79,7 +81,7 @@
 #define DATA_ID 2 // the nodeid of "data"; the root is FUSE_ROOT_ID (1)
 #define MAX_DELAYS 16
 
-static uint64_t size, eof_at = UINT64_MAX, eio_at = UINT64_MAX;
+static uint64_t size, eof_at = UINT64_MAX, eio_at = UINT64_MAX, eio_len = UINT64_MAX;
 static struct { uint64_t off; unsigned ms; } delays[MAX_DELAYS];
 static int ndelays, src_fd = -1, fuse_fd;
 static FILE *logf;
@@ -173,7 +175,7 @@ static void do_read(uint64_t unique, const struct fuse_read_in *in)
         }
     if (eof_at < last)
         last = eof_at;
-    if (eio_at < last)
+    if (off < eio_at && eio_at < last) // stop short before the bad bytes
         last = eio_at;
     if (end > last)
         end = last > off ? last : off;
@@ -181,7 +183,7 @@ static void do_read(uint64_t unique, const struct fuse_read_in *in)
     if (!r)
         die("faultfs: malloc");
     *r = (struct reply){ NULL, now_ms(), unique, off, in->size, (int32_t)(end - off) };
-    if (off >= eio_at)
+    if (off >= eio_at && off - eio_at < eio_len)
         r->res = -EIO;
     else if (src_fd >= 0) {
         ssize_t n = pread(src_fd, r->data, end - off, (off_t)off);
@@ -330,7 +332,7 @@ static uint64_t number(const char *s, char **end)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: faultfs [--source FILE | --size N] [--eof-at OFF] [--eio-at OFF]\n"
+    fprintf(stderr, "usage: faultfs [--source FILE | --size N] [--eof-at OFF] [--eio-at OFF[:LEN]]\n"
                     "               [--delay-at OFF:MS]... [--log FILE] [--no-fixup] MOUNTPOINT\n"
                     "       faultfs -u MOUNTPOINT\n"
                     "       faultfs --dump N\n");
@@ -379,7 +381,11 @@ int main(int argc, char **argv)
         } else if (!strcmp(o, "--eof-at")) {
             eof_at = number(v, NULL);
         } else if (!strcmp(o, "--eio-at")) {
-            eio_at = number(v, NULL);
+            eio_at = number(v, &e);
+            if (*e == ':')
+                eio_len = number(e + 1, NULL);
+            else if (*e)
+                usage();
         } else if (!strcmp(o, "--delay-at") && ndelays < MAX_DELAYS) {
             delays[ndelays].off = number(v, &e);
             if (*e != ':')
