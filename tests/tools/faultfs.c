@@ -40,21 +40,22 @@
  *     for read(2) a short answer ends the call short, nothing re-asked;
  *   - io_uring (6.18) issues READs of a FUSE file INLINE: the task in
  *     io_uring_enter (or the SQPOLL thread) sends them one at a time and
- *     sleeps until each is answered.  So their CQEs come in submission
- *     order, and --delay-at only delays io_uring_enter: it cannot make a
- *     later block complete first (IOSQE_ASYNC, which hands reads to io-wq
- *     workers, was not tried).  A server answering EAGAIN does not get
- *     them punted to io-wq: the CQE says -EAGAIN;
- *   - and io_uring's inline retry of a short read is broken here: after
- *     a short answer of n bytes to READ(OFF, SIZE) the kernel asks
- *     READ(OFF, SIZE-n) - the SAME offset - puts the answer after the n
- *     bytes, and repeats until the buffer is full; the CQE then counts
- *     SIZE bytes of wrong data.  No program can be right on top of that,
- *     so faultfs answers such a re-ask (same OFF, exactly the missing
- *     size, after a short answer) as the read at OFF+n it stands for:
- *     0 or EIO, and the program sees its true short read.  The cost: a
- *     program that itself re-asks that way is not caught.  --no-fixup
- *     shows the raw kernel behaviour;
+ *     sleeps until each is answered.  So --delay-at delays the submitter
+ *     (and every read queued behind it); it cannot make a later block
+ *     complete first.  (IOSQE_ASYNC, which hands reads to io-wq workers,
+ *     was not tried.)  Answering EAGAIN does not get a read punted to
+ *     io-wq either: the CQE says -EAGAIN;
+ *   - and io_uring's retry of a short read is broken here: after a short
+ *     answer of n bytes to READ(OFF, SIZE) the kernel asks, once the
+ *     reads submitted with it are issued, READ(OFF, SIZE-n) - the SAME
+ *     offset - puts the answer after the n bytes, and repeats until the
+ *     buffer is full: the CQE (which now comes after the later blocks')
+ *     counts SIZE bytes, the tail of them wrong.  No program can be right
+ *     on top of that, so faultfs answers such a re-ask (same OFF, exactly
+ *     the missing size, after a short answer) as the read at OFF+n it
+ *     stands for: 0 or EIO, and the CQE says n, the true short read.  The
+ *     cost: a program that itself re-asks that way is not caught.
+ *     --no-fixup shows the raw kernel behaviour;
  *   - FUSE_INTERRUPT (the caller got a signal) is ignored: every read is
  *     answered at its time, a killed caller waits at most the delay;
  *     FORGET gets no answer; what is not handled gets ENOSYS.
