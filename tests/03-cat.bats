@@ -262,7 +262,6 @@ os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' data
 # OPTIONs (tests/tools/faultfs.c), then a good file: our cat prints what
 # cat(1) prints, stdout and stderr in one, and exits 1 if cat(1) does.
 same_as_cat_on_faultfs() {
-    declare -F faultfs_mount > /dev/null || skip "tests/tools/faultfs is not in this tree yet"
     head -c 1048576 /dev/urandom > src
     printf 'after\n' > after
     faultfs_mount ffs --source src "$@"
@@ -392,9 +391,7 @@ teardown() {
     if mountpoint -q "$BATS_TEST_TMPDIR/mnt" 2> /dev/null; then
         umount "$BATS_TEST_TMPDIR/mnt"
     fi
-    if declare -F faultfs_cleanup > /dev/null; then
-        faultfs_cleanup
-    fi
+    faultfs_cleanup
 }
 
 @test "cat: stdout on a file system that fills up mid-write: 'write error: No space left on device', exit 1, the start of the input kept" {
