@@ -139,6 +139,10 @@ static void setup(struct cat *c)
 
 // The next free SQE.  If the SQ is full, submit what is queued (without
 // waiting) to make room: the kernel consumes SQEs as it submits them.
+// ring_submit() returns with the SQ still full only when the kernel wants
+// a full CQ reaped first, and ours (twice the SQ) never fills: we never
+// have more requests than the SQ holds.  So each turn of this loop makes
+// room, or ring_submit() waits out a refusal, or gives up after a second.
 static struct io_uring_sqe *get_sqe(struct cat *c)
 {
     struct io_uring_sqe *sqe;
