@@ -128,6 +128,7 @@ static unsigned long run_nops(struct ring *r, const struct options *o)
 
 int main(int argc, char **argv)
 {
+    std_fds_open();
     struct options o = parse_args(argc, argv);
     struct io_uring_params p = {0};
     struct ring r;

@@ -428,6 +428,8 @@ static void submit_and_reap(struct cat *c)
 
 int main(int argc, char **argv)
 {
+    if (std_fds_open() & 1u << STDOUT_FILENO)
+        die_err(EBADF, "standard output");
     struct cat c = {0};
     parse_args(&c, argc, argv);
     setup(&c);

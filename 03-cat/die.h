@@ -9,6 +9,9 @@
  *   2   usage error              usage_error()
  *   77  io_uring not available   die_unavailable(), die_missing()
  *
+ * Every main() starts with std_fds_open(), so that diagnostics really go
+ * to stderr.
+ *
  * io_uring never uses errno: system call wrappers return -errno, and a
  * completion carries -errno in cqe->res.  So every helper here also comes
  * in a form that takes the error number explicitly.
@@ -17,10 +20,12 @@
 #define DIE_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EXIT_USAGE 2
 #define EXIT_UNAVAILABLE 77
@@ -83,6 +88,31 @@ usage_error(const char *fmt, ...)
     fprintf(stderr, "usage: %s %s\n", program_invocation_short_name,
             usage_line);
     exit(EXIT_USAGE);
+}
+
+// Call first thing in main().  A program started with fd 0, 1 or 2
+// closed (`prog 2>&-`, or by a careless parent) would hand that number to
+// the next file it opens: its ring, a socket, DST.  Its messages to
+// stderr would then go into that file, or into a client's connection,
+// where a send to a peer that is gone raises SIGPIPE.  So open /dev/null
+// in each closed place, with the opposite access mode (gnulib's stdopen()
+// does the same): writing to a closed stdout or stderr, or reading a
+// closed stdin, still fails with EBADF, as it would had it stayed closed.
+// Returns which of them were closed (bit n for fd n), for a program that
+// cannot do without one.
+static inline unsigned std_fds_open(void)
+{
+    unsigned closed = 0;
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        closed |= 1u << fd;
+        // open() takes the lowest free number: fd, since those below it
+        // are open by now.
+        if (open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY) < 0)
+            die("open /dev/null in place of closed fd %d", fd);
+    }
+    return closed;
 }
 
 // Parse a whole decimal number in [min, max], or return -1.  Rejects
@@ -149,13 +179,15 @@ __attribute__((noreturn)) static inline void die_unavailable(int err,
 // The kernel has io_uring, but not a feature or opcode this program needs
 // (found with the IORING_FEAT_* bits or IORING_REGISTER_PROBE, never by
 // parsing uname).  Name it and the release that brought it; exit 77.
+// (The parameter is not called "linux": gcc and clang predefine that
+// name as a macro, 1, unless given a strict -std=c11.)
 __attribute__((noreturn)) static inline void die_missing(const char *what,
-                                                          const char *linux)
+                                                          const char *since)
 {
     warn_err(0,
              "io_uring is not available here: this kernel lacks %s "
              "(Linux %s and newer have it)",
-             what, linux);
+             what, since);
     exit(EXIT_UNAVAILABLE);
 }
 

@@ -519,6 +519,7 @@ static int finish(struct cp *c)
 
 int main(int argc, char **argv)
 {
+    std_fds_open();
     struct cp c = {0};
     parse_args(&c, argc, argv);
     open_src(&c);

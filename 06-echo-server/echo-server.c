@@ -622,6 +622,7 @@ static void server_ring(struct server *s)
 
 int main(int argc, char **argv)
 {
+    std_fds_open();
     struct options o = parse_args(argc, argv);
     static struct server s = {.free_head = NO_SLOT};
     server_ring(&s);

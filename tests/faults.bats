@@ -853,6 +853,31 @@ snapshot() {
     cmp src old
 }
 
+@test "every program started with fds 0, 1 and 2 closed behaves: nothing it opens takes their place (cp -v would log into DST)" {
+    bytes 100000 src
+    local stage ran=0
+    for stage in 01-syscalls 02-mmap-rings 03-cat 04-cp 05-sqpoll; do
+        exists "$stage" || continue
+        use "$stage"
+        case $stage in
+            01-syscalls | 02-mmap-rings)
+                run_sh "$(P) 0<&- 1>&- 2>&-"
+                [ "$status" -eq 0 ] ;;
+            03-cat)
+                # A closed stdout is cat's error, as it is cat(1)'s.
+                run_sh "$(P) src 0<&- 1>&- 2>&-"
+                [ "$status" -eq 1 ] ;;
+            *)
+                rm -f dst
+                run_sh "$(P) -v src dst 0<&- 1>&- 2>&-"
+                [ "$status" -eq 0 ]
+                cmp src dst ;;
+        esac
+        ran=$((ran + 1))
+    done
+    [ "$ran" -ge 1 ]
+}
+
 # ---------------------------------------------------------------------------
 # Random command lines.
 
