@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,61 @@ static inline long long parse_count(const char *s, unsigned long long min,
     return (long long)v;
 }
 
+// The number in /proc/sys/kernel/NAME, or dflt if it cannot be read
+// (a kernel before 6.6 has no io_uring_disabled).
+static inline long long read_sysctl(const char *name, long long dflt)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+    FILE *f = fopen(path, "r");
+    long long v = dflt;
+    if (f) {
+        if (fscanf(f, "%lld", &v) != 1)
+            v = dflt;
+        fclose(f);
+    }
+    return v;
+}
+
+// Would kernel.io_uring_disabled = 1 let us through?  It lets in a
+// process with CAP_SYS_ADMIN (as capable() sees it: in the initial user
+// namespace, so not a container's root) or one in kernel.io_uring_group
+// (io_uring_allowed() in io_uring/io_uring.c, 6.6+).  The effective
+// capabilities are the CapEff mask of /proc/self/status.
+static inline bool io_uring_exempt(void)
+{
+    bool admin = false, init_ns = false;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        unsigned long long caps;
+        if (sscanf(line, "CapEff: %llx", &caps) == 1)
+            admin = caps >> 21 & 1; // CAP_SYS_ADMIN is capability 21
+    }
+    if (f)
+        fclose(f);
+    // The initial user namespace maps every uid to itself.
+    unsigned long long inside, outside, count;
+    f = fopen("/proc/self/uid_map", "r");
+    if (f && fscanf(f, "%llu %llu %llu", &inside, &outside, &count) == 3)
+        init_ns = inside == 0 && outside == 0 && count == 4294967295ULL;
+    if (f)
+        fclose(f);
+    if (admin && init_ns)
+        return true;
+    long long group = read_sysctl("io_uring_group", -1);
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    if (group < 0)
+        return false;
+    if ((gid_t)group == getegid())
+        return true;
+    for (int i = 0; i < n; i++)
+        if (groups[i] == (gid_t)group)
+            return true;
+    return false;
+}
+
 // io_uring_setup failed with err.  ENOSYS and EPERM mean "io_uring is not
 // available here", which is not the program's fault: say which cause we
 // found and what the user can do, and exit 77 (the "skip" code of
@@ -149,30 +205,29 @@ __attribute__((noreturn)) static inline void die_unavailable(int err,
                 "sandbox.\n");
         exit(EXIT_UNAVAILABLE);
     }
-    // EPERM has two usual causes.  The sysctl (Linux 6.6+) is readable, so
-    // check it first; if it allows io_uring, a seccomp filter is the rest.
-    int disabled = 0;
-    FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r");
-    if (f) {
-        if (fscanf(f, "%d", &disabled) != 1)
-            disabled = 0;
-        fclose(f);
-    }
-    if (disabled)
+    // EPERM has two usual causes.  The sysctl (Linux 6.6+) is readable:
+    // 0 allows everyone, 1 only CAP_SYS_ADMIN and kernel.io_uring_group,
+    // 2 nobody.  If it lets us through, a seccomp filter (or, since 6.14,
+    // a security module) is the rest.
+    long long disabled = read_sysctl("io_uring_disabled", 0);
+    if (disabled == 2 || (disabled == 1 && !io_uring_exempt()))
         fprintf(stderr,
-                "  The sysctl kernel.io_uring_disabled is %d (1: only "
-                "members of kernel.io_uring_group,\n"
-                "  2: nobody).  As root: sysctl -w "
+                "  The sysctl kernel.io_uring_disabled is %lld (1: only "
+                "CAP_SYS_ADMIN and members of\n"
+                "  kernel.io_uring_group, 2: nobody).  As root: sysctl -w "
                 "kernel.io_uring_disabled=0\n",
                 disabled);
     else
         fprintf(stderr,
-                "  kernel.io_uring_disabled allows it, so a seccomp filter "
-                "refused the call:\n"
-                "  Docker's default profile does.  Run the container with "
-                "a profile that allows\n"
+                "  kernel.io_uring_disabled %s.\n"
+                "  So a seccomp filter (Docker's default profile has one) "
+                "or a security module\n"
+                "  refused the call.  Run the container with a profile "
+                "that allows\n"
                 "  io_uring_setup, io_uring_enter and io_uring_register, "
-                "or run outside it.\n");
+                "or run outside it.\n",
+                disabled == 1 ? "is 1, which lets this process in"
+                              : "allows io_uring");
     exit(EXIT_UNAVAILABLE);
 }
 
