@@ -249,8 +249,8 @@ static uint64_t conn_ud(const struct server *s, const struct conn *c,
 }
 
 // Submit what is queued and, with wait_nr, wait for that many CQEs.
-// ring_submit() already waits for completions or backs off when the
-// kernel takes no new requests (EAGAIN, EBUSY), for up to a second.  A
+// ring_submit() already pauses and tries again when the kernel takes no
+// new requests (EAGAIN, EBUSY), for up to a second.  A
 // copy gives up after that; a server keeps its clients and simply tries
 // again on the next turn of the loop, so those two are not fatal here.
 static void submit(struct server *s, unsigned wait_nr)
@@ -300,7 +300,8 @@ static void backlog_flush(struct server *s)
     while (moved < s->backlog_len && (sqe = sq_get(&s->ring)))
         *sqe = s->backlog[moved++];
     s->backlog_len -= moved;
-    memmove(s->backlog, s->backlog + moved, s->backlog_len * sizeof(*sqe));
+    memmove(s->backlog, s->backlog + moved,
+            s->backlog_len * sizeof(*s->backlog));
 }
 
 static void queue_signal(struct server *s)
