@@ -207,8 +207,9 @@ __attribute__((noreturn)) static inline void die_unavailable(int err,
     }
     // EPERM has two usual causes.  The sysctl (Linux 6.6+) is readable:
     // 0 allows everyone, 1 only CAP_SYS_ADMIN and kernel.io_uring_group,
-    // 2 nobody.  If it lets us through, a seccomp filter (or, since 6.14,
-    // a security module) is the rest.
+    // 2 nobody.  If it lets us through, a seccomp filter (or a security
+    // module: newer kernels also ask the LSM hook security_uring_allowed)
+    // is the rest.
     long long disabled = read_sysctl("io_uring_disabled", 0);
     if (disabled == 2 || (disabled == 1 && !io_uring_exempt()))
         fprintf(stderr,
