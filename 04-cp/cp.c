@@ -242,6 +242,11 @@ log_event(struct cp *c, const char *fmt, ...)
 
 // The next free SQE, counted as in flight.  A full SQ is submitted first
 // (without waiting): the kernel consumes SQEs as it submits them.
+// ring_submit() returns with the SQ still full only when the kernel wants
+// a full CQ reaped first, and ours (twice the SQ) never fills: a request
+// per block, the delay and a cancellation per block are fewer.  So each
+// turn of this loop makes room, or ring_submit() waits out a refusal, or
+// gives up after a second: never a spin, even when called while reaping.
 static struct io_uring_sqe *get_sqe(struct cp *c)
 {
     struct io_uring_sqe *sqe;
@@ -514,6 +519,7 @@ static int finish(struct cp *c)
 
 int main(int argc, char **argv)
 {
+    std_fds_open();
     struct cp c = {0};
     parse_args(&c, argc, argv);
     open_src(&c);

@@ -455,12 +455,13 @@ copy_eintr() {
     summary_is 80 $((80 * 3000000))
 }
 
-# traced_server INJECT: start the server under strace -e inject=INJECT.
+# traced_server INJECT: start the server under strace -e inject=INJECT,
+# tracing io_uring_enter (and the system calls in $TRACE_TOO, if set).
 traced_server() {
     command -v strace > /dev/null || skip "strace is not installed"
     [ -x "$CLIENT" ] || { echo "echo-client was not built" >&2; return 1; }
     ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 \
-        strace -qq -o trace -e trace=io_uring_enter -e inject="$1" \
+        strace -qq -o trace -e trace=io_uring_enter${TRACE_TOO:+,$TRACE_TOO} -e inject="$1" \
         "$STAGE_DIR/echo-server" -p 0 > server.out 2> server.err &
     local tracer=$! i
     echo "$tracer" >> pids
@@ -513,6 +514,84 @@ stop_traced_server() {
         summary_is 20 $((20 * 100000))
         grep -q "$err.*(INJECTED)" trace
     done
+}
+
+# longest_spin: the longest run of io_uring_enter calls in ./trace that
+# failed with an injected error, with no pause (clock_nanosleep) and no
+# call that succeeded in between.
+longest_spin() {
+    awk '/^io_uring_enter.*\(INJECTED\)/ { if (++run > max) max = run; next }
+         { run = 0 }
+         END { print max + 0 }' trace
+}
+
+@test "echo-server: 3000 io_uring_enter calls in a row failing EAGAIN, with a 1-entry ring, never make it spin: at most 3 tries between pauses, then every client gets its bytes" {
+    # The SQ of 1 is full whenever a completion queues a request.  Every
+    # refused try is followed by a wait for a completion or a 1 ms pause,
+    # so the window of failures lasts seconds, not a burst of retries.
+    use 06-echo-server
+    TRACE_TOO=clock_nanosleep ECHO_SERVER_ENTRIES=1 \
+        traced_server "io_uring_enter:error=EAGAIN:when=40..3039"
+    client check 20 100000
+    echo "$stderr"
+    [ "$status" -eq 0 ]
+    stop_traced_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    summary_is 20 $((20 * 100000))
+    [ "$(grep -c 'EAGAIN.*(INJECTED)' trace)" -eq 3000 ]
+    echo "longest run of refused calls without a pause: $(longest_spin)"
+    [ "$(longest_spin)" -le 3 ]
+}
+
+@test "mmap-rings, cat, cp: 1000 io_uring_enter calls in a row failing EAGAIN, with a full SQ, are waited out: output exact, at most 3 tries between pauses" {
+    command -v strace > /dev/null || skip "strace is not installed"
+    require_io_uring
+    bytes 3000000 big
+    local stage cmd ran=0
+    for stage in 02-mmap-rings 03-cat 04-cp; do
+        exists "$stage" || continue
+        use "$stage"
+        case $stage in
+            02-mmap-rings) cmd="$(P) 3000 > out" ;;
+            03-cat) cmd="$(P) big > out" ;;
+            04-cp) cmd="$(P) -q 4 -b 4096 big out" ;;
+        esac
+        run_traced "strace -qq -o trace -e trace=io_uring_enter,clock_nanosleep -e inject=io_uring_enter:error=EAGAIN:when=5..1004 $cmd"
+        echo "$stage: status $status, longest run without a pause $(longest_spin)"
+        [ "$status" -eq 0 ]
+        [ -z "$stderr" ]
+        [ "$(grep -c 'EAGAIN.*(INJECTED)' trace)" -eq 1000 ]
+        [ "$(longest_spin)" -le 3 ]
+        case $stage in
+            02-mmap-rings) tail -n 1 out | grep -qx 'completed 3000 NOPs (0 failed, 0 dropped) through a ring of 4 SQEs and 8 CQEs' ;;
+            *) cmp big out ;;
+        esac
+        ran=$((ran + 1))
+    done
+    [ "$ran" -ge 1 ]
+}
+
+@test "echo-server: with the CQ backlog rule of Linux 5.5-5.12 (busy-backlog.so: no submission while CQEs wait outside a full CQ), a 1-entry ring serves 100 clients and SIGTERM ends it" {
+    # Handling a completion must never wait for room in the SQ: that room
+    # would come only from a submission, which these kernels refuse until
+    # the CQ is reaped.  A server that waits there hangs, deaf to SIGTERM.
+    use 06-echo-server
+    local shim=$TESTS_DIR/tools/busy-backlog.so
+    [ -f "$shim" ] || skip "tests/tools/busy-backlog.so was not built (make test builds it)"
+    BUSY_BACKLOG_LOG=$PWD/busy.log BUSY_BACKLOG_PAUSE_MS=1 LD_PRELOAD=$shim \
+        ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+        ECHO_SERVER_ENTRIES=1 start_server
+    client check 100 65536
+    echo "$stderr"
+    [ "$status" -eq 0 ]
+    client -r 4096 -d 100 check 4 1000000
+    [ "$status" -eq 0 ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    summary_is 104 $((100 * 65536 + 4 * 1000000))
+    # The rule did bite: submissions were refused with EBUSY.
+    cat busy.log
+    [ "$(awk '{ n += $2 } END { print n + 0 }' busy.log)" -ge 1 ]
 }
 
 @test "cat: io_uring_enter failing EAGAIN once with nothing to reap is retried after a pause: output exact, exit 0" {
@@ -772,6 +851,31 @@ snapshot() {
     skip_if_unavailable
     [ "$status" -eq 0 ]
     cmp src old
+}
+
+@test "every program started with fds 0, 1 and 2 closed behaves: nothing it opens takes their place (cp -v would log into DST)" {
+    bytes 100000 src
+    local stage ran=0
+    for stage in 01-syscalls 02-mmap-rings 03-cat 04-cp 05-sqpoll; do
+        exists "$stage" || continue
+        use "$stage"
+        case $stage in
+            01-syscalls | 02-mmap-rings)
+                run_sh "$(P) 0<&- 1>&- 2>&-"
+                [ "$status" -eq 0 ] ;;
+            03-cat)
+                # A closed stdout is cat's error, as it is cat(1)'s.
+                run_sh "$(P) src 0<&- 1>&- 2>&-"
+                [ "$status" -eq 1 ] ;;
+            *)
+                rm -f dst
+                run_sh "$(P) -v src dst 0<&- 1>&- 2>&-"
+                [ "$status" -eq 0 ]
+                cmp src dst ;;
+        esac
+        ran=$((ran + 1))
+    done
+    [ "$ran" -ge 1 ]
 }
 
 # ---------------------------------------------------------------------------
