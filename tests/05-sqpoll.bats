@@ -157,6 +157,45 @@ check_log() {
     [ "$SECONDS" -lt 5 ]
 }
 
+@test "sqpoll: DST a UNIX socket is named as one (open(2) fails with ENXIO there too), exit 1" {
+    command -v python3 >/dev/null || skip "python3 is not installed"
+    printf 'x\n' > src
+    python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("sock")'
+    run_stage sqpoll src sock
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "sqpoll: open sock (a socket: open(2) cannot open one): No such device or address" ]
+}
+
+@test "sqpoll: DST a dangling symlink is refused as cp(1) refuses it, exit 1, and nothing is created through it" {
+    printf 'x\n' > src
+    mkdir d
+    ln -s target link
+    ln -s d/target link2
+    for dst in link link2; do
+        run_stage sqpoll src "$dst"
+        [ "$status" -eq 1 ]
+        [ -z "$output" ]
+        [ "$stderr" = "sqpoll: not writing through dangling symlink $dst" ]
+        [ ! -e target ] && [ ! -e d/target ]
+        [ -L "$dst" ]
+    done
+    # coreutils says the same, with quotes
+    run -1 cp src link
+    [ "$output" = "cp: not writing through dangling symlink 'link'" ]
+}
+
+@test "sqpoll: DST a symlink to an existing file is followed: the file gets SRC's bytes and keeps its mode" {
+    head -c 300000 /dev/urandom > src
+    head -c 900000 /dev/urandom > target
+    chmod 604 target
+    ln -s target link
+    run_stage sqpoll src link
+    [ "$status" -eq 0 ]
+    [ -L link ]
+    cmp src target
+    [ "$(stat -c %a target)" = 604 ]
+}
+
 @test "sqpoll: DST a pipe with a slow reader gets every byte (short writes are finished)" {
     head -c 4194304 /dev/urandom > src
     run_sh "$(CP) src /dev/stdout | { sleep 0.2; cat; } | cmp - src"
@@ -299,6 +338,46 @@ check_log() {
     grep -E 'complete #[0-9]+ write' log | tail -n 1 | grep -q "complete #$w write"
     n=$(tail -n 2 log | head -n 1 | sed -n 's/.* \([0-9]*\) out of submission order$/\1/p')
     [ "$n" -ge 10 ]
+}
+
+@test "sqpoll: SRC cut short while block 0 waits (CP_DELAY_FIRST): DST is the prefix SRC still had, no hole, nothing after it" {
+    head -c 1048576 /dev/urandom > src
+    cp src orig
+    # Block 0's read waits 5 s behind its timeout; blocks 1 to 15 are read
+    # and written meanwhile.  Once they are, SRC is cut to 30000 bytes:
+    # block 0 then reads 30000 bytes and finds the end of SRC there.
+    CP_DELAY_FIRST=5000 timeout 60 "$STAGE_DIR/sqpoll" -v -q 4 -b 65536 src dst 2> log &
+    pid=$!
+    for i in $(seq 1000); do
+        [ "$(grep -c 'complete #[0-9]* write' log)" -ge 15 ] && break
+        kill -0 "$pid" 2> /dev/null || break
+        sleep 0.01
+    done
+    truncate -s 30000 src
+    if grep -q 'complete #1 read' log; then
+        kill "$pid"
+        skip "the machine was too slow: block 0 was read before SRC was cut"
+    fi
+    rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" -ne 77 ] || skip "io_uring is not available here: $(head -n 1 log)"
+    [ "$rc" -eq 0 ]
+    grep -q 'complete #1 read  block 0 res 30000$' log
+    [ "$(stat -c %s dst)" -eq 30000 ]
+    cmp -n 30000 orig dst
+}
+
+@test "sqpoll: a write failing while block 0 waits behind CP_DELAY_FIRST=60000 ends the copy at once; DST is a plain prefix of SRC" {
+    head -c 1048576 /dev/urandom > src
+    # ulimit -f 100: a write past 100 KiB fails with EFBIG (SIGXFSZ, which
+    # would kill sqpoll first, is ignored).  Blocks 1 to 3 are written meanwhile.
+    SECONDS=0
+    run_sh "trap '' XFSZ; ulimit -f 100; CP_DELAY_FIRST=60000 $(CP) -q 4 -b 65536 src dst"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "sqpoll: write dst: File too large" ]
+    [ "$SECONDS" -lt 20 ]
+    # Block 0 was never written: DST was cut back to before it, no hole.
+    [ "$(stat -c %s dst)" -eq 0 ]
 }
 
 @test "sqpoll: CP_DELAY_FIRST that is not a number of milliseconds is a usage error" {
