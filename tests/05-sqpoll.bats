@@ -519,6 +519,21 @@ check_log() {
     [ "${BASH_REMATCH[2]}" -ge 1 ]
 }
 
+@test "sqpoll: on one CPU (taskset -c 0) it never spins on the CQ, which would take the poller's CPU; on two it does" {
+    command -v taskset >/dev/null || skip "taskset is not installed"
+    head -c 4194304 /dev/urandom > src
+    run_sh "taskset -c 0 $(CP) -v -b 65536 src dst"
+    [ "$status" -eq 0 ]
+    cmp src dst
+    printf '%s\n' "$stderr" | grep -q 'CQ not watched before a wait: the poller may need the CPU we run on$'
+    ! printf '%s\n' "$stderr" | grep -q 'CQ watched'
+    [ "$(nproc)" -ge 2 ] || skip "one CPU only: the two-CPU half needs two"
+    run_sh "taskset -c 0,1 $(CP) -v -b 65536 src dst"
+    [ "$status" -eq 0 ]
+    cmp src dst
+    printf '%s\n' "$stderr" | grep -Eq 'CQ watched [1-9][0-9]* times for up to 1000 us before a wait, [0-9]+ times with success$'
+}
+
 @test "sqpoll: -i 0, -i x and -i 60001 are usage errors, exit 2, and create nothing" {
     printf 'x\n' > src
     for bad in 0 x 60001 ''; do
