@@ -202,9 +202,14 @@ static void resolve_dst(struct cp *c)
         die_err(0, "%s and %s are the same file", c->src, c->dst);
 }
 
-// Why did the kernel refuse the SQPOLL ring with EPERM?  Either io_uring
-// is forbidden altogether, or only SQPOLL is: before Linux 5.13 it needs
-// CAP_SYS_ADMIN (or CAP_SYS_NICE, 5.11+).  A plain ring tells the two apart.
+// Why did the kernel refuse the SQPOLL ring with EPERM?  A plain ring
+// tells: if it fails too, io_uring is forbidden altogether (die.h says
+// by what).  If it works, only SQPOLL is refused, and its feature bits
+// date the kernel: without IORING_FEAT_RSRC_TAGS (5.13) it is older than
+// 5.13, where SQPOLL needs CAP_SYS_ADMIN (or, from 5.11, CAP_SYS_NICE).
+// From 5.13 on any user may have a poller, and the only other EPERM for
+// SQPOLL alone is a security module's (io_sq_offload_create() asks the
+// LSM hook security_uring_sqpoll(): SELinux has a permission for it).
 static void sqpoll_refused(void)
 {
     struct io_uring_params p = {0};
@@ -212,15 +217,21 @@ static void sqpoll_refused(void)
     if (fd < 0)
         die_unavailable(-fd, "io_uring_setup");
     close(fd);
-    die_missing("SQPOLL for unprivileged users (IORING_SETUP_SQPOLL "
-                "returned EPERM; before 5.13 it needs CAP_SYS_ADMIN or, "
-                "from 5.11, CAP_SYS_NICE)",
-                "5.13");
+    if (!(p.features & IORING_FEAT_RSRC_TAGS))
+        die_missing("SQPOLL for unprivileged users (IORING_SETUP_SQPOLL "
+                    "returned EPERM; before 5.13 it needs CAP_SYS_ADMIN or, "
+                    "from 5.11, CAP_SYS_NICE)",
+                    "5.13");
+    warn_err(EPERM, "io_uring is not available here: IORING_SETUP_SQPOLL");
+    fprintf(stderr,
+            "  This kernel (5.13 or newer) lets every user create an SQPOLL "
+            "ring, and a plain\n"
+            "  ring works here, so a security module (SELinux, say) refused "
+            "SQPOLL.\n"
+            "  04-cp makes the same copy without SQPOLL.\n");
+    exit(EXIT_UNAVAILABLE);
 }
 
-// Create the ring before DST: where io_uring is not available we exit 77
-// and leave no empty DST behind.  Room for a request per block plus the
-// timeout, and as many cancellations; the CQ is twice as large again.
 // Watching the CQ for a moment before sleeping in the kernel pays only
 // while the poller has a CPU of its own.  On the CPU the poller needs, our
 // spin takes the time it would spend submitting the very requests we wait

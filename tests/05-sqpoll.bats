@@ -544,16 +544,33 @@ check_log() {
     done
 }
 
-@test "sqpoll: where only SQPOLL is refused (Linux before 5.13, unprivileged) it says so, exits 77, and leaves no DST" {
+# refused [ENV=VALUE]...: run sqpoll src dst with SQPOLL refused (EPERM)
+# by tests/tools/refuse-sqpoll.so, whatever this kernel allows.
+refused() {
     [ -f "$TESTS_DIR/tools/refuse-sqpoll.so" ] || skip "tests/tools/refuse-sqpoll.so was not built (make test builds it)"
     printf 'x\n' > src
-    run --separate-stderr env LD_PRELOAD="$TESTS_DIR/tools/refuse-sqpoll.so" \
+    run --separate-stderr env "$@" LD_PRELOAD="$TESTS_DIR/tools/refuse-sqpoll.so" \
         ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
         timeout "$TEST_TIMEOUT" "$STAGE_DIR/sqpoll" src dst
     [ "$status" -eq 77 ]
-    [[ "$stderr" == "sqpoll: io_uring is not available here: this kernel lacks SQPOLL for unprivileged users"* ]]
-    [[ "$stderr" == *"(Linux 5.13 and newer have it)" ]]
+    [ -z "$output" ]
     [ ! -e dst ]
+}
+
+@test "sqpoll: where only SQPOLL is refused on a kernel before 5.13 (no IORING_FEAT_RSRC_TAGS), it says it needs 5.13 or a capability, exits 77, and leaves no DST" {
+    refused REFUSE_SQPOLL_HIDE_FEATURES=1024
+    [[ "$stderr" == "sqpoll: io_uring is not available here: this kernel lacks SQPOLL for unprivileged users"* ]]
+    [[ "$stderr" == *"CAP_SYS_NICE"*"(Linux 5.13 and newer have it)" ]]
+}
+
+@test "sqpoll: where only SQPOLL is refused on a kernel that allows it to every user (5.13+), it blames a security module, not the kernel's age, exits 77" {
+    require_io_uring
+    "$TESTS_DIR/../01-syscalls/syscalls" | grep -q '^features: .*RSRC_TAGS' ||
+        skip "this kernel is older than 5.13 (no IORING_FEAT_RSRC_TAGS)"
+    refused
+    [ "$(printf '%s\n' "$stderr" | head -n 1)" = "sqpoll: io_uring is not available here: IORING_SETUP_SQPOLL: Operation not permitted" ]
+    [[ "$stderr" == *"security module"* ]]
+    [[ "$stderr" != *"5.13 and newer have it"* ]]
 }
 
 # ---- Exercises (make grade STAGE=05-sqpoll; left out of make test) ----
