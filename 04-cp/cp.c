@@ -392,8 +392,8 @@ static void fail(struct cp *c, int err, const char *what)
 }
 
 // After a failure, block b is given up unfinished: DST holds SRC's bytes
-// only below the first byte of b that was not written.  finish() cuts DST
-// back to there, so that what is left is a plain prefix of SRC.
+// only below the first byte of b that was not written.  trim_dst() cuts
+// DST back to there, so that what is left is a plain prefix of SRC.
 static void drop(struct cp *c, struct block *b)
 {
     off_t at = b->off + (off_t)b->written;
@@ -515,7 +515,7 @@ static void complete(struct cp *c, const struct io_uring_cqe *cqe)
         write_done(c, b, cqe->res);
 }
 
-// The copy failed.  A read on a pipe or a write to a FIFO may never
+// A write failed.  A read on a pipe or a write to a FIFO may never
 // complete by itself: cancel everything in flight
 // (IORING_OP_ASYNC_CANCEL finds a request by its user_data).
 static void cancel_all(struct cp *c)
