@@ -236,9 +236,11 @@ check_pokes() {
     tail -n 1 out | grep -qx 'completed 100000 NOPs (0 failed, 0 dropped) through a ring of 4 SQEs and 8 CQEs'
 }
 
-# cp and sqpoll: -q 1 is a ring of 2 (DEPTH + 1), -b 1 a request per byte:
-# 16 KiB is 32769 requests through that ring (200 KiB ran past two minutes
-# under emulation: sized for the slowest machine).
+# cp and sqpoll: -q 1 is a ring of 2 (DEPTH + 1), -b 1 two requests a byte:
+# 4 KiB is 8193 requests through that ring, its indexes wrapping 4096 times.
+# Sized for the slowest machine: 200 KiB ran past two minutes under
+# emulation, and with the CPUs busy sqpoll needs about a millisecond a
+# request (the poller must get a CPU for each).
 tiny_ring_copies() {
     local small=$1
     bytes 3000000 big
@@ -260,14 +262,14 @@ tiny_ring_copies() {
     cmp big out
 }
 
-@test "cp: -q 1 (a ring of 2 entries) and -q 1 -b 1 copy 3 MB and 16 KiB exactly, with the delay's timeout filling the SQ" {
+@test "cp: -q 1 (a ring of 2 entries) and -q 1 -b 1 copy 3 MB and 4 KiB exactly, with the delay's timeout filling the SQ" {
     use 04-cp
-    tiny_ring_copies 16384
+    tiny_ring_copies 4096
 }
 
-@test "sqpoll: -q 1 (a ring of 2 entries) and -q 1 -b 1 copy 3 MB and 16 KiB exactly, with the delay's timeout filling the SQ" {
+@test "sqpoll: -q 1 (a ring of 2 entries) and -q 1 -b 1 copy 3 MB and 4 KiB exactly, with the delay's timeout filling the SQ" {
     use 05-sqpoll
-    tiny_ring_copies 16384
+    tiny_ring_copies 4096
 }
 
 client() {
