@@ -391,6 +391,11 @@ check_log() {
         [ "$stderr" = "sqpoll: read mnt/data: Input/output error" ]
         cmp theirs dst
     done
+    # The same at once while block 0 waits behind a minute's delay: the
+    # error removes the timeout, and block 0 is still read and written.
+    CP_DELAY_FIRST=60000 run_stage sqpoll -q 4 -b 65536 mnt/data dst
+    [ "$status" -eq 1 ]
+    cmp theirs dst
 }
 
 @test "sqpoll: SRC that ends before its st_size says (faultfs --eof-at) is copied up to its end, as cp(1) copies it, exit 0" {
