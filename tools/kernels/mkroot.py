@@ -111,10 +111,13 @@ def canonical(path):
 
 class Cpio:
     def __init__(self, f):
-        self.f, self.ino, self.dirs = f, 1, set()
+        self.f, self.ino, self.dirs, self.names = f, 1, set(), set()
 
     def entry(self, name, mode, data=b"", rdev=(0, 0)):
         name = name.lstrip("/")
+        if name in self.names:
+            return                      # the first entry of a name stands
+        self.names.add(name)
         nb = name.encode() + b"\0"
         hdr = "070701" + "".join("%08x" % v for v in (
             self.ino, mode, 0, 0, 2 if stat.S_ISDIR(mode) else 1, 0, len(data),
