@@ -27,6 +27,7 @@ class FileRun:
 def parse(path):
     """{file: FileRun}, the kernel line, and whether "## done" was seen."""
     runs, cur, kernel, done, diag = {}, None, "", False, None
+    sysctls = []
     try:
         text = open(path, errors="replace").read()
     except OSError:
@@ -39,6 +40,8 @@ def parse(path):
         elif line.startswith("## end ") and cur is not None:
             cur.status = int(line.split()[3]) if line.split()[3].isdigit() else 1
             cur = None
+        elif line.startswith("## sysctl "):
+            sysctls.append(line[len("## sysctl "):])
         elif line == "## done":
             done = True
         elif cur is None:
@@ -59,9 +62,10 @@ def parse(path):
             # bats names the failed command: "#   `[ "$status" -eq 0 ]' failed".
             # The first such line says why; later ones are the test's output.
             s = line[2:].strip()
-            if not diag[1] and (s.endswith("failed") or "failed with status" in s):
-                diag[1] = s
-    return runs, kernel, done
+            m = re.match(r"^`(.*)' (failed.*)$", s)
+            if not diag[1] and m:
+                diag[1] = "`%s` %s" % (m.group(1), m.group(2))
+    return runs, kernel, done, sysctls
 
 
 def cell(fr, finished):
@@ -87,8 +91,9 @@ def main():
     for d in dirs:
         rd = lambda n, dflt="": (open(os.path.join(d, n)).read().strip()
                                  if os.path.exists(os.path.join(d, n)) else dflt)
-        runs, kernel, done = parse(os.path.join(d, "log"))
+        runs, kernel, done, sysctls = parse(os.path.join(d, "log"))
         cols.append(dict(label=rd("label", os.path.basename(d)), runs=runs, kernel=kernel,
+                         sysctls=sysctls,
                          done=done, result=rd("result", "?"), seconds=rd("seconds", "")))
     bad = False
     lines = ["Test results by kernel, %s (tools/test-kernels)." % time.strftime("%Y-%m-%d"), ""]
@@ -114,18 +119,25 @@ def main():
     for c in cols:
         mins = ""
         if c["seconds"]:
-            mins = ", %.0f min" % (int(c["seconds"]) / 60.0)
+            mins = ", %d min %02d s" % divmod(int(c["seconds"]), 60)
         head = "**%s** (`%s`%s)" % (c["label"], c["kernel"] or "no output", mins)
         notes = []
         if c["result"] != "ok":
             bad = True
             notes.append("- the run did not finish: %s" % c["result"])
+        elif not c["done"]:
+            bad = True
+            notes.append("- the run did not finish (no end marker in its log)")
+        for sc in c["sysctls"]:
+            if not sc.endswith(" ok"):
+                bad = True
+            notes.append("- sysctl %s" % sc)
         for f in files:
             fr = c["runs"].get(f)
             if fr is None:
                 continue
             for name, why in fr.failed:
-                notes.append("- %s: FAILED `%s`%s" % (f, name, ": " + why if why else ""))
+                notes.append("- %s: FAILED `%s`%s" % (f, name, " (" + why + ")" if why else ""))
             for name, why in fr.skipped:
                 notes.append("- %s: skipped `%s`: %s" % (f, name, why))
             if fr.status is None:
