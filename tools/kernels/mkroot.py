@@ -29,7 +29,7 @@ COMMANDS = """
     sed awk find xargs basename dirname readlink realpath id nproc date yes
     mkfifo sync true false kill ps pgrep pkill mount umount mountpoint setsid
     taskset flock prlimit nohup ip hostname strace bats python3 cc gcc cpp as
-    ld make time uname sysctl
+    ld make time uname sysctl getconf which
 """.split()
 
 # Files the C compiler needs besides the programs themselves (headers,
