@@ -13,6 +13,7 @@
 #   make docs | check-docs    refresh / verify the code quoted in docs/
 #   make html | check-html    the course as a web book in html/ | its links
 #   make bench [QUICK=1]      speed and memory against the classic calls
+#   make test-kernels         the suite on older kernels, booted under QEMU
 #   make clean
 #
 # CC, CFLAGS, CPPFLAGS and LDFLAGS given on the command line reach every
@@ -37,7 +38,8 @@ tour: all
 # >= 1.8 from PATH, or installs the version pinned in tools/bats/ from the
 # npm registry into tools/bats/node_modules (git-ignored, no root needed).
 BATS = $(shell tools/bats/find-bats)
-TEST_TOOLS = tests/tools/forbid-io-uring tests/tools/refuse-sqpoll.so
+TEST_TOOLS = tests/tools/forbid-io-uring tests/tools/refuse-sqpoll.so tests/tools/faultfs \
+             tests/tools/busy-backlog.so
 
 tests/tools/%.so: tests/tools/%.c
 	$(CC) -std=c11 -O2 -Wall -Wextra -shared -fPIC -o $@ $< -ldl
@@ -132,8 +134,14 @@ check:
 	@$(SUBMAKE) test
 	@$(SUBMAKE) sanitize
 
+# The suite on Debian's 5.10, 6.1 and 6.12 kernels under QEMU, and here:
+# a table kernel x test file (tools/test-kernels --help).  Needs root for
+# apt and the Debian mirror; ~30 min per kernel.  Not part of test or check.
+test-kernels: all $(TEST_TOOLS)
+	@tools/test-kernels
+
 clean:
 	@for s in $(STAGES); do $(SUBMAKE) -s -C $$s clean; done
 	rm -rf $(TEST_TOOLS) build
 
-.PHONY: all tour test bench sanitize exercise grade check-exercises whatsnew docs check-docs html check-html check-carried check-warnings check clean $(STAGES)
+.PHONY: all tour test test-kernels bench sanitize exercise grade check-exercises whatsnew docs check-docs html check-html check-carried check-warnings check clean $(STAGES)
