@@ -1003,21 +1003,9 @@ static void server_ring(struct server *s)
         die_unavailable(-ret, "io_uring_setup");
 }
 
-// A process started with stdin, stdout or stderr closed would hand those
-// numbers to its first sockets, and our messages would go to a client.
-static void keep_std_fds(void)
-{
-    int fd;
-    do
-        fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    while (fd >= 0 && fd <= 2);
-    if (fd > 2)
-        close(fd);
-}
-
 int main(int argc, char **argv)
 {
-    keep_std_fds();
+    std_fds_open();
     struct options o = parse_args(argc, argv);
     static struct server s = {
         .free_head = NO_SLOT, .starved_head = NO_SLOT, .starved_tail = NO_SLOT};
