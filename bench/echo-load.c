@@ -2,6 +2,7 @@
  * bench/echo-load.c - a closed-loop load generator for echo servers
  *
  *   echo-load [-a ADDR] -p PORT [-c CONNS] [-s SIZE] [-t SECONDS] [-w WARMUP]
+ *   echo-load [-a ADDR] -p PORT -i [-c CONNS] [-s SIZE]
  *
  * Opens CONNS connections (default 1); each keeps exactly one message of
  * SIZE bytes (default 128) in flight: send it, wait until all SIZE bytes
@@ -9,6 +10,11 @@
  * counting, then SECONDS (default 5) counting, and prints one line:
  *
  *   conns=50 size=128 seconds=5.00 round_trips=N rt_per_s=N p50_us=X p99_us=Y
+ *
+ * With -i (idle) it measures nothing: each of the CONNS connections sends
+ * one message of SIZE bytes and reads its echo, then all of them sit idle;
+ * it prints "idle: CONNS connections" and waits until stdin ends (or a
+ * signal), so a script can look at the server meanwhile.
  *
  * Latency is from the first byte handed to send(2) to the last byte of
  * the echo read.  One thread, level-triggered epoll, TCP_NODELAY on our
@@ -105,17 +111,35 @@ static double percentile(uint64_t count, double p)
 __attribute__((noreturn)) static void usage(void)
 {
     fprintf(stderr, "usage: echo-load [-a ADDR] -p PORT [-c CONNS] [-s SIZE] "
-                    "[-t SECONDS] [-w WARMUP]\n");
+                    "[-t SECONDS] [-w WARMUP]\n"
+                    "       echo-load [-a ADDR] -p PORT -i [-c CONNS] "
+                    "[-s SIZE]\n");
     exit(2);
+}
+
+// -i: one blocking round trip on the (still blocking) socket fd.
+static void round_trip(int fd, char *scratch)
+{
+    size_t got = 0;
+    if (send(fd, msg, size, MSG_NOSIGNAL) != (ssize_t)size)
+        die("send");
+    while (got < size) {
+        ssize_t r = recv(fd, scratch, 65536, 0);
+        if (r <= 0)
+            die("recv");
+        got += (size_t)r;
+    }
 }
 
 int main(int argc, char **argv)
 {
     const char *addr = "127.0.0.1";
-    int port = -1, conns = 1, opt;
+    int port = -1, conns = 1, opt, idle = 0;
     double seconds = 5, warmup = 0.5;
-    while ((opt = getopt(argc, argv, "a:p:c:s:t:w:")) != -1) {
-        if (opt == 'a')
+    while ((opt = getopt(argc, argv, "a:p:c:s:t:w:i")) != -1) {
+        if (opt == 'i')
+            idle = 1;
+        else if (opt == 'a')
             addr = optarg;
         else if (opt == 'p')
             port = atoi(optarg);
@@ -165,12 +189,23 @@ int main(int argc, char **argv)
             die("connect");
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (idle) {
+            round_trip(fd, scratch);
+            continue;
+        }
         if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
             die("fcntl");
         cs[i].fd = fd;
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &cs[i]};
         if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
             die("epoll_ctl");
+    }
+    if (idle) {
+        printf("idle: %d connections\n", conns);
+        fflush(stdout);
+        while (read(0, scratch, 65536) > 0)
+            ;
+        return 0;
     }
     uint64_t t = now_ns();
     uint64_t counting = t + (uint64_t)(warmup * 1e9);
