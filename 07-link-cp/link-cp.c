@@ -225,7 +225,10 @@ static void setup(struct cp *c)
     }
     // IORING_FEAT_CQE_SKIP (5.17): the kernel honours IOSQE_CQE_SKIP_SUCCESS.
     // An older kernel would fail every SQE with that flag (-EINVAL): ask.
-    c->skip = c->ring.features & IORING_FEAT_CQE_SKIP;
+    // LINK_CP_NO_SKIP=1 does without, as on such a kernel (for the tests).
+    const char *no_skip = getenv("LINK_CP_NO_SKIP");
+    c->skip = (c->ring.features & IORING_FEAT_CQE_SKIP) &&
+              !(no_skip && *no_skip == '1');
     char *buf = malloc(c->depth * c->bytes);
     c->blocks = calloc(c->depth, sizeof(*c->blocks));
     if (!buf || !c->blocks)
@@ -510,17 +513,23 @@ static void queue_waiting_write(struct cp *c)
             queue_write(c, &c->blocks[i]);
 }
 
+// Block b will not be finished: its bytes from off + written on were not
+// copied, so DST must end there at the latest (finish() cuts it back).
+static void give_up(struct cp *c, struct block *b)
+{
+    if (b->off + (off_t)b->written < c->cut)
+        c->cut = b->off + (off_t)b->written;
+}
+
 // The first failure ends the copy: no new requests; main() cancels the
-// ones in flight and waits for them before exiting.  Block b's bytes from
-// off + written on were not copied: DST must end there at the latest.
+// ones in flight and waits for them before exiting.
 static void fail(struct cp *c, struct block *b, int err, const char *what)
 {
     if (!c->err) {
         c->err = err;
         c->err_what = what;
     }
-    if (b->off + (off_t)b->written < c->cut)
-        c->cut = b->off + (off_t)b->written;
+    give_up(c, b);
 }
 
 // A read of block b completed with res: bytes read, 0 at EOF, or -errno.
@@ -528,8 +537,10 @@ static void read_done(struct cp *c, struct block *b, int res)
 {
     c->reading--;
     b->state = IDLE;
-    if (c->err)
+    if (c->err) {
+        give_up(c, b);
         return;
+    }
     if (res == -EAGAIN || res == -EINTR) {
         queue_read(c, b);
         return;
@@ -565,8 +576,15 @@ static void write_done(struct cp *c, struct block *b, int res)
 {
     c->writing = false;
     b->state = IDLE;
-    if (c->err)
+    if (res > 0)
+        b->written += (size_t)res;
+    if (!c->dst_stream && b->off + (off_t)b->written > c->high)
+        c->high = b->off + (off_t)b->written;
+    if (c->err) {
+        if (b->written < b->len)
+            give_up(c, b);
         return;
+    }
     if (res == -EAGAIN || res == -EINTR) {
         queue_write(c, b);
         return;
@@ -575,9 +593,6 @@ static void write_done(struct cp *c, struct block *b, int res)
         fail(c, b, res < 0 ? -res : ENOSPC, "write");
         return;
     }
-    b->written += (size_t)res;
-    if (!c->dst_stream && b->off + (off_t)b->written > c->high)
-        c->high = b->off + (off_t)b->written;
     // A short write (a full disk, a pipe): write the rest at off + written.
     if (b->written < b->len) {
         queue_write(c, b);
@@ -700,13 +715,10 @@ static void complete(struct cp *c, const struct io_uring_cqe *cqe)
 // One cancellation per read or write, found by user_data: cancelling the
 // read of a chain cancels its write with it.  (Linux 5.19 can cancel
 // everything at once: IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL.)
-// A block still in flight was not copied: DST ends before it.
 static void cancel_all(struct cp *c)
 {
     for (unsigned i = 0; i < c->depth; i++) {
         struct block *b = &c->blocks[i];
-        if (b->due && b->off + (off_t)b->written < c->cut)
-            c->cut = b->off + (off_t)b->written;
         for (int k = K_READ; k <= K_WRITE; k++) {
             if (!(b->due & DUE(k)))
                 continue;
