@@ -553,3 +553,45 @@ eio_sysfs() {
         [ ! -e dst ]
     done
 }
+
+# ---- Exercises (make grade STAGE=07-link-cp; left out of make test) ----
+
+# bats test_tags=exercise
+@test "[10] 7.1 (easy): after a failure one ASYNC_CANCEL with IORING_ASYNC_CANCEL_ANY | _ALL cancels what is in flight, and -v logs it" {
+    head -c 1000000 /dev/urandom > src
+    run_sh "trap '' XFSZ; ulimit -f 100; $(CP) -v -q 8 -b 4096 src dst 2> log"
+    [ "$status" -eq 1 ]
+    tail -n 1 log | grep -qx 'link-cp: write dst: File too large'
+    [ "$(grep -cE 'submit   #[0-9]+ cancel all$' log)" -eq 1 ]
+    grep -Eq 'complete #[0-9]+ cancel res -?[0-9]+$' log
+    size=$(stat -c %s dst)
+    cmp -n "$size" src dst
+    head -n -1 log > log2
+    check_log log2 8
+    # and a copy that does not fail cancels nothing
+    run_sh "$(CP) -v -q 8 -b 4096 src dst2 2> log"
+    [ "$status" -eq 0 ]
+    cmp src dst2
+    ! grep -q cancel log
+}
+
+# bats test_tags=exercise
+@test "[10] 7.2 (moderate): with -t the deadlines post no CQE either (one CQE per block), and a missed one is still 'Timer expired'" {
+    head -c $((64 * 65536)) /dev/urandom > src
+    run_sh "$(CP) -v -t 20000 -q 8 -b 65536 src dst 2> log"
+    [ "$status" -eq 0 ]
+    cmp src dst
+    grep -q 'IOSQE_CQE_SKIP_SUCCESS: yes' log || skip "this kernel does not skip CQEs"
+    check_log log 8
+    [ "$(summary log)" = "65 64 0" ]
+    [ "$(grep -c 'submit   #[0-9]* deadline 20000 ms on #' log)" -eq 129 ]
+    mkfifo fifo
+    run_sh "{ printf abc; sleep 20; } > fifo & w=\$!
+        $(CP) -v -t 300 fifo dst2 2> log; rc=\$?; kill \$w; echo \$rc"
+    [ "$output" = 1 ]
+    tail -n 1 log | grep -qx 'link-cp: read fifo: Timer expired'
+    printf abc | cmp - dst2
+    ! grep -qE 'complete #[0-9]+ deadline' log
+    head -n -1 log > log2
+    check_log log2 8
+}
