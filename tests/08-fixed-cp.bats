@@ -705,3 +705,51 @@ direct_here() {
     umount t
     [ "$rc" -eq 0 ]
 }
+
+# ---- Exercises (make grade STAGE=08-fixed-cp; left out of make test) ----
+
+# bats test_tags=exercise
+@test "[5] 8.1 (easy): one registered buffer for all blocks (one iovec, buf_index 0): any DEPTH, the same bytes" {
+    head -c 3000017 /dev/urandom > src
+    for q in 1 3 2000; do
+        run_traced "strace -f -qq -e trace=io_uring_register -o trace $(CP) -q $q -b 4096 src dst"
+        [ "$status" -eq 0 ]
+        cmp src dst
+        grep -Eq "IORING_REGISTER_BUFFERS, \[\{iov_base=0x[0-9a-f]+, iov_len=$((q * 4096))\}\], 1\) = 0" trace
+    done
+}
+
+# bats test_tags=exercise
+@test "[5] 8.1 (easy): one registered buffer with chains broken, -d and -t: the same bytes" {
+    f=$(short_sysfs)
+    run_stage fixed-cp -q 2 -b 4096 "$f" dst
+    [ "$status" -eq 0 ]
+    cmp "$f" dst
+    head -c $((5 * 65536 + 77)) /dev/urandom > src
+    run_stage fixed-cp -t 20000 -q 3 -b 65536 src dst
+    [ "$status" -eq 0 ]
+    cmp src dst
+    direct_here
+    run_traced "strace -f -qq -e trace=io_uring_register -o trace $(CP) -d -q 3 -b 65536 src dst"
+    [ "$status" -eq 0 ]
+    cmp src dst
+    grep -Eq 'IORING_REGISTER_BUFFERS, \[\{iov_base=0x[0-9a-f]+, iov_len=196608\}\], 1\) = 0' trace
+}
+
+# bats test_tags=exercise
+@test "[10] 8.2 (moderate): the ring's own fd is registered, and every io_uring_enter uses its index (IORING_ENTER_REGISTERED_RING)" {
+    head -c 3000017 /dev/urandom > src
+    run_traced "strace -f -qq -e trace=io_uring_register,io_uring_enter -o trace $(CP) -q 4 -b 65536 src dst"
+    [ "$status" -eq 0 ]
+    cmp src dst
+    if grep -q 'IORING_REGISTER_RING_FDS.* = -1 EINVAL' trace; then
+        skip "this kernel cannot register a ring fd (Linux 5.18 can)"
+    fi
+    grep -Eq 'IORING_REGISTER_RING_FDS, \[\{offset=-1, data=[0-9]+\}\], 1\) = 1' trace
+    n=$(grep -c 'io_uring_enter(' trace)
+    [ "$n" -gt 0 ]
+    [ "$(grep -c 'io_uring_enter(.*IORING_ENTER_REGISTERED_RING' trace)" -eq "$n" ]
+    run_stage fixed-cp -v -t 20000 -q 2 -b 4096 src dst
+    [ "$status" -eq 0 ]
+    cmp src dst
+}
