@@ -135,3 +135,65 @@ stop_server() {
     wait "$SERVER_PID" || SERVER_STATUS=$?
     SERVER_PID=
 }
+
+# ---- faultfs: a FUSE file whose reads fail on cue (tests/tools/faultfs.c) ----
+#
+#   faultfs_mount DIR [OPTION]...   e.g. faultfs_mount mnt --source src --eio-at 300000
+#   teardown() { faultfs_cleanup; }  in the .bats file (add to an existing teardown)
+#
+# faultfs_mount mounts faultfs on DIR (made if missing) with the tool's
+# options; the file to read is then DIR/data and FAULTFS_PID the server's
+# pid.  It skips the test, saying why, where FUSE cannot be had (not root,
+# no /dev/fuse, mount refused: a container).  faultfs_cleanup unmounts
+# every faultfs the test mounted and waits for its server to exit: call it
+# from teardown, which runs even when the test failed.
+FAULTFS=$TESTS_DIR/tools/faultfs
+FAULTFS_MOUNTS=()
+
+faultfs_mount() {
+    local dir=$1 out rc=0
+    shift
+    [ -x "$FAULTFS" ] || skip "tests/tools/faultfs was not built (make test builds it)"
+    [ "$(id -u)" -eq 0 ] || skip "faultfs mounts a FUSE file system: that needs root"
+    [ -c /dev/fuse ] || skip "faultfs needs /dev/fuse, which is missing here"
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    out=$(timeout "$TEST_TIMEOUT" "$FAULTFS" "$@" "$dir" 2>&1) || rc=$?
+    [ "$rc" -ne 77 ] || skip "FUSE is not available here: $out"
+    if [ "$rc" -ne 0 ]; then
+        echo "faultfs $* $dir exited with $rc: $out" >&2
+        return 1
+    fi
+    FAULTFS_MOUNTS+=("$dir $out")
+    FAULTFS_PID=$out
+}
+
+# faultfs_mounted DIR: DIR is a mount point (even of a dead server, which
+# mountpoint(1) would not see: its stat fails with ENOTCONN).
+faultfs_mounted() {
+    awk -v d="$1" '$5 == d { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+# faultfs_alive PID: the server runs (a zombie does not count: it is not
+# our child, so we cannot reap it).
+faultfs_alive() {
+    [ -r "/proc/$1/status" ] && ! grep -q '^State:.*Z' "/proc/$1/status"
+}
+
+faultfs_cleanup() {
+    local m dir pid i
+    for m in "${FAULTFS_MOUNTS[@]}"; do
+        dir=${m% *} pid=${m##* }
+        if faultfs_mounted "$dir"; then
+            umount "$dir" 2>/dev/null || umount -l "$dir"
+        fi
+        for i in $(seq 100); do
+            faultfs_alive "$pid" || break
+            sleep 0.05
+        done
+        if faultfs_alive "$pid"; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+    FAULTFS_MOUNTS=()
+}
