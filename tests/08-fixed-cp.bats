@@ -5,6 +5,7 @@ bats_require_minimum_version 1.8.0
 load helpers
 
 setup() { cd "$BATS_TEST_TMPDIR"; }
+teardown() { faultfs_cleanup; }
 
 CP() { printf '%q' "$STAGE_DIR/fixed-cp"; }
 
@@ -704,6 +705,22 @@ direct_here() {
     fi
     umount t
     [ "$rc" -eq 0 ]
+}
+
+@test "fixed-cp: SRC that ends before its st_size (faultfs --eof-at): the chains past the end break, DST is exactly the bytes SRC had" {
+    head -c 1000000 /dev/urandom > src
+    faultfs_mount mnt --source src --eof-at 300000
+    [ "$(stat -c %s mnt/data)" -eq 1000000 ]
+    run_sh "$(CP) -v -q 4 -b 65536 mnt/data dst 2> log"
+    [ "$status" -eq 0 ]
+    [ "$(stat -c %s dst)" -eq 300000 ]
+    cmp -n 300000 src dst
+    check_log log 4
+    # block 4 reads 37856 of 65536 bytes; the blocks after it read nothing
+    grep -Eq 'complete #[0-9]+ read  block [0-9] res 37856: the chain is broken' log
+    grep -Eq 'complete #[0-9]+ read  block [0-9] res 0: the chain is broken' log
+    read -r cqes chains broken < <(summary log)
+    [ "$broken" -ge 2 ]
 }
 
 # ---- Exercises (make grade STAGE=08-fixed-cp; left out of make test) ----
