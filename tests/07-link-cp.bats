@@ -564,11 +564,11 @@ eio_sysfs() {
     [ "$(stat -c %s dst)" -eq 300000 ]
     cmp -n 300000 src dst
     check_log log 4
-    # block 4 reads 37856 of 65536 bytes; the blocks after it read nothing
+    # block 4 reads 37856 of 65536 bytes (the blocks after it, if they
+    # were started before that was known, read nothing: broken too)
     grep -Eq 'complete #[0-9]+ read  block [0-9] res 37856: the chain is broken' log
-    grep -Eq 'complete #[0-9]+ read  block [0-9] res 0: the chain is broken' log
     read -r cqes chains broken < <(summary log)
-    [ "$broken" -ge 2 ]
+    [ "$broken" -ge 1 ]
 }
 
 # ---- Exercises (make grade STAGE=07-link-cp; left out of make test) ----
