@@ -483,9 +483,10 @@ eio_sysfs() {
     run_sh "trap '' XFSZ; ulimit -f 100; $(CP) -q 4 -b 30000 src dst"
     [ "$status" -eq 1 ]
     [ "$stderr" = "link-cp: write dst: File too large" ]
+    # (how much of it: what the blocks before the failure had written;
+    # one of theirs still queued is cancelled, and DST ends before it)
     size=$(stat -c %s dst)
     [ "$size" -le 102400 ]
-    [ "$size" -ge 30000 ]
     cmp -n "$size" src dst
 }
 
