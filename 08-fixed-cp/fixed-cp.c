@@ -273,7 +273,8 @@ static void resolve_dst(struct cp *c)
 // is always true of registered buffers; of the rings themselves it was
 // true up to Linux 5.11 and is true again on 6.18 (measured: an 8-entry
 // ring fails under ulimit -l 4).  Say so, with the limit, and what to do.
-__attribute__((noreturn)) static void die_memlock(int err, const char *what)
+__attribute__((noreturn)) static void
+die_memlock(int err, const char *what)
 {
     struct rlimit rl;
     warn_err(err, "%s", what);
