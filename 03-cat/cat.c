@@ -13,9 +13,11 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -31,10 +33,12 @@
 #define NBLOCKS 4
 static char data[NBLOCKS][BLOCK_BYTES] __attribute__((aligned(4096)));
 
-// A read's user_data is the sequence number of its block; the one write
-// and the cancellations use two values no block will ever reach.
+// A read's user_data is the sequence number of its block; the one write,
+// the cancellations and the two polls use values no block will reach.
 #define UD_WRITE UINT64_MAX
 #define UD_CANCEL (UINT64_MAX - 1)
+#define UD_POLL_IN (UINT64_MAX - 2)
+#define UD_POLL_OUT (UINT64_MAX - 3)
 
 // A block is taken from the queue in input order, filled by reads, then
 // emptied by writes.  Only the front block may be written, so stdout gets
@@ -53,6 +57,7 @@ struct block {
     size_t written;    // bytes already written to stdout
     const char *name;  // with why: an error to report when the writer
     const char *why;   //   reaches this block, after the data before it
+    bool async;        // read it in a worker thread (IOSQE_ASYNC)
 };
 
 // The input being read.  Only one is open at a time; reads of the next
@@ -66,6 +71,9 @@ struct input {
     unsigned reading;      // reads in flight on fd
     bool done;             // EOF or an error: no new reads
     unsigned long end_seq; // blocks after this one hold nothing of ours
+    bool want_poll;        // a read said -EAGAIN: wait until fd is readable
+    bool polling;          //   the POLL_ADD is in flight
+    bool self;             // stdout's file: start_input() not yet decided
 };
 
 struct cat {
@@ -80,8 +88,15 @@ struct cat {
     unsigned in_flight;        // SQEs submitted whose CQE we have not seen
     int write_err;             // stdout failed: stop, drain, exit 1
     bool cancelled;            // cancellations of the reads were sent
-    dev_t out_dev;             // stdout, if it is a regular file: to
-    ino_t out_ino;             //   refuse to read it ("cat f >> f")
+    bool out_isreg;            // stdout is a regular file: this one,
+    dev_t out_dev;             //   to refuse to read it ("cat f >> f")
+    ino_t out_ino;             //   (see start_input())
+    bool out_at_off;           // stdout is written at out_off (not O_APPEND)
+    off_t out_off;             //   the offset of its next byte
+    bool out_want_poll;        // the write said -EAGAIN: wait until stdout
+    bool out_polling;          //   is writable; the POLL_ADD is in flight
+    bool write_async;          // send the next write to a worker thread
+    bool nowait, async;        // CAT_NOWAIT, CAT_ASYNC (see setup())
     bool stdin_open;           // fd 0 was open when we started
     int status;                // exit status: 1 once an input failed
 };
@@ -111,8 +126,9 @@ static void parse_args(struct cat *c, int argc, char **argv)
     c->nfiles = optind < argc ? argc - optind : 1;
 }
 
-// Create the ring.  It needs room for a read per block, the writev, and a
-// cancellation per block: with twice NBLOCKS SQEs (and a CQ twice that)
+// Create the ring.  It needs room for a read per block (or a poll of
+// stdin), the writev (or a poll of stdout), and after a write error a
+// cancellation per read: with twice NBLOCKS SQEs (and a CQ twice that)
 // neither queue can fill up.  Reads and writes at offset -1 ("the file
 // position", for stdin and stdout) need IORING_FEAT_RW_CUR_POS (5.6+).
 static void setup(struct cat *c)
@@ -123,8 +139,17 @@ static void setup(struct cat *c)
     if (fstat(STDOUT_FILENO, &st) < 0)
         die("standard output");
     if (S_ISREG(st.st_mode)) {
+        c->out_isreg = true;
         c->out_dev = st.st_dev;
         c->out_ino = st.st_ino;
+        // A regular file is written at explicit offsets, from its file
+        // position on, as a seekable input is read: a write at offset -1
+        // that comes back short may not have moved the position (see
+        // write_done()).  With O_APPEND the kernel puts every write at
+        // the end whatever the offset: -1 is right there.
+        c->out_off = lseek(STDOUT_FILENO, 0, SEEK_CUR);
+        c->out_at_off =
+            c->out_off >= 0 && !(fcntl(STDOUT_FILENO, F_GETFL) & O_APPEND);
     }
     c->stdin_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
     struct io_uring_params p = {0};
@@ -135,6 +160,15 @@ static void setup(struct cat *c)
         die_missing("IORING_FEAT_RW_CUR_POS", "5.6");
     }
     c->in.fd = -1;
+    // Two knobs for the tests, to reach on any kernel paths that only
+    // some kernels take (docs/03-cat.md, "Kernels differ"):
+    //  - CAT_NOWAIT=1 asks for RWF_NOWAIT on every read and write, so a
+    //    request that would wait completes with -EAGAIN instead, as 5.6
+    //    to 5.14 do with every request on an O_NONBLOCK stdin or stdout;
+    //  - CAT_ASYNC=1 sends every write to a worker thread (IOSQE_ASYNC),
+    //    where kernels before 6.4 ran every write to a pipe.
+    c->nowait = getenv("CAT_NOWAIT") != 0;
+    c->async = getenv("CAT_ASYNC") != 0;
 }
 
 // The next free SQE.  If the SQ is full, submit what is queued (without
@@ -170,11 +204,32 @@ static void queue_error(struct cat *c, const char *name, const char *why)
     b->why = why;
 }
 
-// Open the next FILE ("-" is stdin, already open) and decide how to read
-// it.  A regular file is read at explicit offsets, several blocks at once,
-// starting at its file position (0, unless stdin was handed over part
-// read).  Anything else (pipe, tty, device, /proc file whose st_size is 0)
-// is a stream: one read at a time, at offset -1, in order.
+// Decide how to read the open input, from st, its fstat(2).  A regular
+// file is read at explicit offsets, several blocks at once, starting at
+// its file position (0, unless stdin was handed over part read).
+// Anything else (pipe, tty, device, /proc file whose st_size is 0) is a
+// stream: one read at a time, at offset -1, in order.
+// Reading stdout's own file from before its end would append it to itself
+// for ever (cat f >> f): cat(1) refuses, and so do we.  That end counts
+// every byte written before, so for that file the caller decides only once
+// they have all landed (all_written()): in "cat a out > out", out looks
+// empty while the write of a is still in flight.
+static void start_input(struct cat *c, const struct stat *st)
+{
+    struct input *in = &c->in;
+    off_t pos = lseek(in->fd, 0, SEEK_CUR);
+    in->size = st->st_size;
+    in->seekable = S_ISREG(st->st_mode) && st->st_size > 0 && pos >= 0;
+    in->next_off = in->seekable ? pos : 0;
+    if (in->self && pos < st->st_size) {
+        queue_error(c, in->name, "input file is output file");
+        in->done = true;
+    }
+    in->self = false;
+}
+
+// Open the next FILE ("-" is stdin, already open), and start it unless it
+// is stdout's own file (see start_input()).
 static void open_input(struct cat *c, const char *name)
 {
     struct input *in = &c->in;
@@ -188,19 +243,25 @@ static void open_input(struct cat *c, const char *name)
         queue_error(c, name, strerror(errno));
         return;
     }
+    *in = (struct input){.name = name, .fd = fd};
     struct stat st;
     if (fstat(fd, &st) < 0)
         die("fstat %s", name);
-    off_t pos = lseek(fd, 0, SEEK_CUR);
-    *in = (struct input){.name = name, .fd = fd, .size = st.st_size};
-    in->seekable = S_ISREG(st.st_mode) && st.st_size > 0 && pos >= 0;
-    in->next_off = in->seekable ? pos : 0;
-    // Appending a file to itself would never reach its end.
-    if (S_ISREG(st.st_mode) && st.st_dev == c->out_dev &&
-        st.st_ino == c->out_ino && pos < st.st_size) {
-        queue_error(c, name, "input file is output file");
-        in->done = true;
+    in->self = S_ISREG(st.st_mode) && c->out_isreg && st.st_dev == c->out_dev &&
+               st.st_ino == c->out_ino;
+    if (!in->self)
+        start_input(c, &st);
+}
+
+// True when every byte queued so far is written and no write is in flight.
+static bool all_written(struct cat *c)
+{
+    for (unsigned long s = c->head; s < c->tail; s++) {
+        struct block *b = block(c, s);
+        if (b->state != FULL || b->written < b->len)
+            return false;
     }
+    return !c->writing;
 }
 
 // The input is finished and none of its reads is in flight.  A seekable
@@ -215,6 +276,19 @@ static void close_input(struct cat *c)
     in->fd = -1;
 }
 
+// Queue a POLL_ADD (5.1+): a CQE, with user_data ud, once fd is ready for
+// events.  A read or write that said -EAGAIN is sent again only then:
+// sending it again at once would spin, in and out of the kernel, for as
+// long as the other end of the pipe keeps us waiting.
+static void queue_poll(struct cat *c, int fd, unsigned events, uint64_t ud)
+{
+    struct io_uring_sqe *sqe = get_sqe(c);
+    sqe->opcode = IORING_OP_POLL_ADD;
+    sqe->fd = fd;
+    sqe->poll_events = (uint16_t)events;
+    sqe->user_data = ud;
+}
+
 // Queue a read into the free part of block b.  A seekable input is read
 // at the offset right after the bytes the block already holds; a stream
 // at offset -1 (the file position; pipes and ttys have none).
@@ -227,6 +301,11 @@ static void queue_read(struct cat *c, struct block *b)
     sqe->len = BLOCK_BYTES - b->len;
     sqe->off = c->in.seekable ? (uint64_t)(b->off + b->len) : (uint64_t)-1;
     sqe->user_data = b->seq;
+    if (b->async)
+        sqe->flags = IOSQE_ASYNC;
+    else if (c->nowait)
+        sqe->rw_flags = RWF_NOWAIT;
+    b->async = false;
     b->state = READING;
     c->in.reading++;
 }
@@ -238,9 +317,18 @@ static void queue_read(struct cat *c, struct block *b)
 //    returns 0: files can grow, and /proc files lie.  A stream gets one
 //    read at a time: two reads in flight on one pipe may complete in
 //    either order, and the data with them.
+// A stream whose read said -EAGAIN is polled first (read_done()), and
+// nothing more is read until the poll's CQE comes.
 static void queue_reads(struct cat *c)
 {
     struct input *in = &c->in;
+    if (in->want_poll) {
+        queue_poll(c, in->fd, POLLIN, UD_POLL_IN);
+        in->want_poll = false;
+        in->polling = true;
+    }
+    if (in->polling)
+        return;
     for (unsigned long s = c->head; s < c->tail; s++)
         if (block(c, s)->state == WANT_READ)
             queue_read(c, block(c, s));
@@ -249,6 +337,13 @@ static void queue_reads(struct cat *c)
             if (c->next_file == c->nfiles)
                 return;
             open_input(c, c->files[c->next_file++]);
+        } else if (in->self) {
+            struct stat st;
+            if (!all_written(c))
+                return;
+            if (fstat(in->fd, &st) < 0)
+                die("fstat %s", in->name);
+            start_input(c, &st);
         } else if (in->done) {
             if (in->reading)
                 return;
@@ -265,10 +360,22 @@ static void queue_reads(struct cat *c)
 }
 
 // No more reads of this input: the block at seq ended it (EOF or error).
-static void end_input(struct input *in, unsigned long seq)
+// cat(1) stops a file at its first error or end: whatever the blocks
+// after seq hold, read ahead before we knew, is dropped, never written
+// (a read that fails at 300000 must not be followed by the block read
+// ahead at 393216).  The reads still in flight come back to read_done(),
+// which drops theirs.
+static void end_input(struct cat *c, unsigned long seq)
 {
-    in->done = true;
-    in->end_seq = seq;
+    c->in.done = true;
+    c->in.end_seq = seq;
+    for (unsigned long s = seq + 1; s < c->tail; s++) {
+        struct block *b = block(c, s);
+        b->len = 0;
+        b->why = 0;
+        if (b->state == WANT_READ)
+            b->state = FULL;
+    }
 }
 
 // A read of block b completed with res: a byte count, 0 at EOF, or -errno.
@@ -279,23 +386,33 @@ static void read_done(struct cat *c, struct block *b, int res)
     b->state = FULL;
     // Read ahead past the end: whatever it found is not part of the file
     // as we read it (a file that grew must not gain a hole).
-    if (in->done && b->seq > in->end_seq)
+    if (in->done && b->seq > in->end_seq) {
+        b->len = 0;
         return;
-    // Nothing was read, nothing lost: ask again.
+    }
+    // Nothing was read, nothing lost: ask again.  -EAGAIN says that the
+    // read would have had to wait (on 5.6 to 5.14, for any O_NONBLOCK
+    // stdin): ask again once stdin is readable.  Polling a regular file
+    // says "ready" at once, so its read goes to a worker thread instead,
+    // which may wait.
     if (res == -EAGAIN || res == -EINTR) {
         b->state = WANT_READ;
+        if (res == -EAGAIN && in->seekable)
+            b->async = true;
+        else if (res == -EAGAIN)
+            in->want_poll = true;
         return;
     }
     if (res < 0) {
         b->why = strerror(-res);
         c->status = EXIT_FAILURE;
-        end_input(in, b->seq);
+        end_input(c, b->seq);
         return;
     }
     // EOF: the file ends right after the data this block holds.
     if (res == 0) {
         in->next_off = b->off + (off_t)b->len;
-        end_input(in, b->seq);
+        end_input(c, b->seq);
         return;
     }
     b->len += res;
@@ -314,7 +431,9 @@ static void read_done(struct cat *c, struct block *b, int res)
 
 // Free the blocks at the front of the queue that are completely written,
 // in order, reporting the error a block carries once the data before it
-// is out.
+// is out.  stderr may be the very file stdout is (cat a nope > out 2>&1):
+// then the message goes at the file position, so put it after our data
+// first, and carry on after the message.
 static void release_written(struct cat *c)
 {
     while (c->head < c->tail) {
@@ -322,7 +441,11 @@ static void release_written(struct cat *c)
         if (b->state != FULL || b->written < b->len)
             return;
         if (b->why) {
+            if (c->out_at_off)
+                lseek(STDOUT_FILENO, c->out_off, SEEK_SET);
             warn_err(0, "%s: %s", b->name, b->why);
+            if (c->out_at_off)
+                c->out_off = lseek(STDOUT_FILENO, 0, SEEK_CUR);
             c->status = EXIT_FAILURE;
         }
         c->head++;
@@ -337,7 +460,12 @@ static void release_written(struct cat *c)
 static void queue_write(struct cat *c)
 {
     release_written(c);
-    if (c->writing)
+    if (c->out_want_poll) {
+        queue_poll(c, STDOUT_FILENO, POLLOUT, UD_POLL_OUT);
+        c->out_want_poll = false;
+        c->out_polling = true;
+    }
+    if (c->writing || c->out_polling)
         return;
     unsigned n = 0;
     for (unsigned long s = c->head; s < c->tail; s++) {
@@ -357,17 +485,33 @@ static void queue_write(struct cat *c)
     sqe->fd = STDOUT_FILENO;
     sqe->addr = (uintptr_t)c->iov;
     sqe->len = n;
-    sqe->off = (uint64_t)-1;
+    sqe->off = c->out_at_off ? (uint64_t)c->out_off : (uint64_t)-1;
     sqe->user_data = UD_WRITE;
+    if (c->write_async || c->async)
+        sqe->flags = IOSQE_ASYNC;
+    else if (c->nowait)
+        sqe->rw_flags = RWF_NOWAIT;
+    c->write_async = false;
     c->writing = true;
 }
 
 // The writev completed with res.  A pipe takes what fits and returns a
 // short count: hand the bytes out to the blocks in order, and the next
-// queue_write() sends the rest.
+// queue_write() sends the rest.  A regular file comes back short when it
+// cannot take more (disk full, ulimit -f): the rest, sent at out_off, then
+// fails with the reason.  (At offset -1 it would not: since Linux 6.0 the
+// kernel retries the rest of a short write itself, and when that fails
+// it reports the bytes written but leaves the file position where it
+// was, so the next write would land on top of them.)
 static void write_done(struct cat *c, int res)
 {
     c->writing = false;
+    // As for a read: nothing written, ask again; after -EAGAIN, once
+    // stdout is writable, or from a worker thread for a regular file.
+    if (res == -EAGAIN && c->out_isreg)
+        c->write_async = true;
+    else if (res == -EAGAIN)
+        c->out_want_poll = true;
     if (res == -EAGAIN || res == -EINTR)
         return;
     if (res <= 0) {
@@ -376,6 +520,8 @@ static void write_done(struct cat *c, int res)
         c->write_err = res < 0 ? -res : ENOSPC;
         return;
     }
+    if (c->out_at_off)
+        c->out_off += res;
     for (unsigned long s = c->head; res > 0; s++) {
         struct block *b = block(c, s);
         size_t take = b->len - b->written;
@@ -401,7 +547,34 @@ static void cancel_reads(struct cat *c)
         sqe->addr = s;
         sqe->user_data = UD_CANCEL;
     }
+    // A poll on stdin may wait as long as a read: take it back too.
+    if (c->in.polling) {
+        struct io_uring_sqe *sqe = get_sqe(c);
+        sqe->opcode = IORING_OP_POLL_REMOVE;
+        sqe->addr = UD_POLL_IN;
+        sqe->user_data = UD_CANCEL;
+    }
     c->cancelled = true;
+}
+
+// stdout failed with err.  write(2) sends a signal with two errors, which
+// ends cat(1) unless the signal is ignored: SIGPIPE with EPIPE (no reader
+// left), SIGXFSZ with EFBIG when the write starts at or past the file-size
+// limit (ulimit -f).  The kernel sends it to the thread that ran the
+// write; when io_uring ran it in a worker thread, it is lost (pipes until
+// Linux 6.4; regular files here).  Raise it ourselves, so that we end as
+// cat(1) would on every kernel.  If it is ignored, we are still here, to
+// report the error.
+static void raise_like_write(int err)
+{
+    struct rlimit lim;
+    struct stat st;
+    if (err == EPIPE)
+        raise(SIGPIPE);
+    if (err == EFBIG && getrlimit(RLIMIT_FSIZE, &lim) == 0 &&
+        lim.rlim_cur != RLIM_INFINITY && fstat(STDOUT_FILENO, &st) == 0 &&
+        (rlim_t)st.st_size >= lim.rlim_cur)
+        raise(SIGXFSZ);
 }
 
 // Submit everything queued in one io_uring_enter, wait for at least one
@@ -417,9 +590,19 @@ static void submit_and_reap(struct cat *c)
         c->in_flight--;
         if (cqe.user_data == UD_WRITE)
             write_done(c, cqe.res);
+        else if (cqe.user_data == UD_POLL_IN)
+            c->in.polling = false; // ready (or failed: the read will say)
+        else if (cqe.user_data == UD_POLL_OUT)
+            c->out_polling = false;
         else if (cqe.user_data != UD_CANCEL)
             read_done(c, block(c, cqe.user_data), cqe.res);
     }
+}
+
+// True when every FILE was opened, read, closed and written.
+static bool finished(const struct cat *c)
+{
+    return c->next_file == c->nfiles && c->in.fd < 0 && c->head == c->tail;
 }
 
 int main(int argc, char **argv)
@@ -428,8 +611,9 @@ int main(int argc, char **argv)
     parse_args(&c, argc, argv);
     setup(&c);
     // Each pass queues every read and the write that can start, then
-    // makes one system call for all of them.  When nothing is in flight
-    // after queueing, there is nothing left to do.
+    // makes one system call for all of them.  A pass may also just free
+    // blocks that needed no system call (errors reported, the blocks of
+    // a failed file dropped): then the next pass queues more.
     for (;;) {
         if (!c.write_err) {
             queue_reads(&c);
@@ -437,12 +621,19 @@ int main(int argc, char **argv)
         } else if (!c.cancelled) {
             cancel_reads(&c);
         }
-        if (c.in_flight == 0)
+        if (c.in_flight > 0)
+            submit_and_reap(&c);
+        else if (c.write_err || finished(&c))
             break;
-        submit_and_reap(&c);
     }
     ring_exit(&c.ring);
-    if (c.write_err)
+    // Leave stdout's file position after what we wrote, as write(2)
+    // would have: the shell may write more there ({ cat f; echo; } > out).
+    if (c.out_at_off)
+        lseek(STDOUT_FILENO, c.out_off, SEEK_SET);
+    if (c.write_err) {
+        raise_like_write(c.write_err);
         die_err(c.write_err, "write error");
+    }
     return c.status;
 }

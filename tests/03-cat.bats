@@ -103,12 +103,25 @@ same_as_coreutils() {
     [ "$SECONDS" -lt 5 ]
 }
 
+@test "cat: killed by SIGPIPE too where the write runs in a worker thread that the signal never reaches (CAT_ASYNC; kernels before 6.4)" {
+    # The kernel sends SIGPIPE to the thread that ran the write: here an
+    # io-wq worker, which ignores it, and the CQE says -EPIPE.  cat(1)
+    # would have died of it, so cat raises it itself.
+    truncate -s 1G big
+    run_sh "CAT_ASYNC=1 $(CAT) big | head -c1 > /dev/null; echo \"\${PIPESTATUS[0]}\""
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "$output" = 141 ]
+}
+
 @test "cat: with SIGPIPE ignored it reports the broken pipe and exits 1" {
     truncate -s 1G big
-    run_sh "trap '' PIPE; $(CAT) big | head -c1 > /dev/null; echo \"\${PIPESTATUS[0]}\""
-    [ "$status" -eq 0 ]
-    [ "$output" = 1 ]
-    [ "$stderr" = "cat: write error: Broken pipe" ]
+    for async in "" CAT_ASYNC=1; do
+        run_sh "trap '' PIPE; $async $(CAT) big | head -c1 > /dev/null; echo \"\${PIPESTATUS[0]}\""
+        [ "$status" -eq 0 ]
+        [ "$output" = 1 ]
+        [ "$stderr" = "cat: write error: Broken pipe" ]
+    done
 }
 
 @test "cat: with SIGPIPE ignored and stdin waiting, a broken pipe still ends it" {
@@ -119,6 +132,74 @@ same_as_coreutils() {
         sleep 2; cat rc err"
     [ "$status" -eq 0 ]
     [ "$output" = "$(printf '1\ncat: write error: Broken pipe')" ]
+}
+
+# nonblock FD CMD...: run CMD with O_NONBLOCK set on its fd FD (the open
+# file, shared with whoever else holds it), as a parent may leave it.
+nonblock() {
+    local fd=$1
+    shift
+    python3 -c 'import fcntl, os, sys
+fd = int(sys.argv[1])
+fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+os.execvp(sys.argv[2], sys.argv[2:])' "$fd" "$@"
+}
+
+@test "cat: a read that would wait (-EAGAIN: CAT_NOWAIT, or an O_NONBLOCK stdin on 5.6-5.14) waits on a POLL_ADD, it does not spin" {
+    # A slow writer: five bytes, 0.2 s apart.  Each -EAGAIN costs a poll
+    # and a read again, a few calls per byte; resubmitting the read at
+    # once would make tens of thousands of calls in that second.
+    run_traced "( for c in a b c d e; do printf \$c; sleep 0.2; done ) |
+        CAT_NOWAIT=1 strace -qq -o trace -e trace=io_uring_enter $(CAT) > out"
+    [ "$status" -eq 0 ]
+    [ "$(cat out)" = abcde ]
+    calls=$(grep -c 'io_uring_enter(' trace)
+    echo "io_uring_enter calls: $calls"
+    [ "$calls" -le 100 ]
+    # and an O_NONBLOCK stdin as it is: whatever this kernel makes of it
+    export -f nonblock
+    run_traced "( for c in a b c d e; do printf \$c; sleep 0.2; done ) |
+        strace -qq -o trace -e trace=io_uring_enter bash -c 'nonblock 0 $(CAT)' > out"
+    [ "$status" -eq 0 ]
+    [ "$(cat out)" = abcde ]
+    [ "$(grep -c 'io_uring_enter(' trace)" -le 100 ]
+}
+
+@test "cat: a write that would wait (-EAGAIN: CAT_NOWAIT, or an O_NONBLOCK stdout on 5.6-5.14) waits on a POLL_ADD, it does not spin" {
+    # 1 MB into a pipe whose reader sleeps 0.5 s first: about 16 pipefuls,
+    # a few calls each.
+    head -c 1000000 /dev/urandom > data
+    run_traced "CAT_NOWAIT=1 strace -qq -o trace -e trace=io_uring_enter $(CAT) data | { sleep 0.5; cat; } > out"
+    [ "$status" -eq 0 ]
+    cmp data out
+    calls=$(grep -c 'io_uring_enter(' trace)
+    echo "io_uring_enter calls: $calls"
+    [ "$calls" -le 300 ]
+    export -f nonblock
+    run_traced "strace -qq -o trace -e trace=io_uring_enter bash -c 'nonblock 1 $(CAT) data' | { sleep 0.5; cat; } > out"
+    [ "$status" -eq 0 ]
+    cmp data out
+    [ "$(grep -c 'io_uring_enter(' trace)" -le 300 ]
+}
+
+@test "cat: a regular file that says -EAGAIN (CAT_NOWAIT, nothing cached) is read and written again from a worker thread (IOSQE_ASYNC)" {
+    # Polling a regular file says "ready" at once: no use waiting on it.
+    head -c 1000000 /dev/urandom > data
+    # Out of the page cache, so a read that may not wait cannot be served.
+    python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.fsync(fd)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' data
+    run_traced "CAT_NOWAIT=1 strace -qq -f -o trace -e trace=io_uring_enter $(CAT) data data > out"
+    if [[ "$stderr" == *"Operation not supported"* ]]; then
+        skip "this file system refuses RWF_NOWAIT writes: $stderr"
+    fi
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    cat data data | cmp - out
+    calls=$(grep -c 'io_uring_enter(' trace)
+    echo "io_uring_enter calls: $calls"
+    [ "$calls" -le 100 ]
 }
 
 @test "cat: /proc files, whose st_size is 0, come out whole" {
@@ -149,6 +230,17 @@ same_as_coreutils() {
     same_as_coreutils a nope b
 }
 
+@test "cat: more missing FILEs in a row than it has blocks are all reported, and the FILE after them is printed" {
+    # Each error travels in a block of its own; freeing them needs no
+    # system call, and the loop must not take "nothing in flight" for "done".
+    printf 'a\n' > a
+    run_stage cat n1 n2 n3 n4 n5 n6 n7 n8 n9 a
+    [ "$status" -eq 1 ]
+    [ "$output" = a ]
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 9 ]
+    same_as_coreutils n1 n2 n3 n4 n5 n6 n7 n8 n9 a
+}
+
 @test "cat: a directory among files is reported as cat(1) reports it, exit 1" {
     printf 'a\n' > a
     mkdir dir
@@ -164,6 +256,39 @@ same_as_coreutils() {
     [ "$status" -eq 1 ]
     [ "$output" = "$(printf 'a\na')" ]
     [ "$stderr" = "cat: /proc/self/mem: Input/output error" ]
+}
+
+# same_as_cat_on_faultfs OPTION...: a 1 MiB file served by faultfs with
+# OPTIONs (tests/tools/faultfs.c), then a good file: our cat prints what
+# cat(1) prints, stdout and stderr in one, and exits 1 if cat(1) does.
+same_as_cat_on_faultfs() {
+    head -c 1048576 /dev/urandom > src
+    printf 'after\n' > after
+    faultfs_mount ffs --source src "$@"
+    run_sh "$(CAT) ffs/data after > ours 2>&1"
+    local ours=$status
+    run bash -c "cat ffs/data after > theirs 2>&1"
+    echo "ours: $ours $(stat -c %s ours), theirs: $status $(stat -c %s theirs)"
+    [ "$ours" -eq "$status" ]
+    cmp ours theirs
+}
+
+@test "cat: an EIO in the middle of a file (faultfs, at 300000) ends that file there, as in cat(1): the blocks read ahead past it are not written" {
+    # Bytes 300000-304095 are bad, and what follows is served: the block
+    # read ahead at 393216 comes back whole, and must be dropped.
+    same_as_cat_on_faultfs --eio-at 300000:4096
+    msg='cat: ffs/data: Input/output error'
+    grep -qa "$msg\$" ours
+    [ "$(stat -c %s ours)" -eq $((300000 + ${#msg} + 1 + 6)) ]
+    # and bad to the end, and bad from the first byte
+    same_as_cat_on_faultfs --eio-at 300000
+    same_as_cat_on_faultfs --eio-at 0:4096
+}
+
+@test "cat: a file that ends before its st_size (faultfs: stat says 1 MiB, the data ends at 300000) ends there, as in cat(1)" {
+    same_as_cat_on_faultfs --eof-at 300000
+    [ "$(stat -c %s ours)" -eq $((300000 + 6)) ]
+    same_as_cat_on_faultfs --eof-at $((3 * BLOCK))
 }
 
 @test "cat: an unreadable FILE is reported, the others printed, exit 1" {
@@ -188,6 +313,11 @@ same_as_coreutils() {
     run_sh "$(CAT) a nope b missing a 2>&1"
     [ "$status" -eq 1 ]
     [ "$output" = "$(cat a nope b missing a 2>&1)" ]
+    # into a file that stdout and stderr share: written at explicit
+    # offsets, the data must still leave room for the messages
+    head -c 300000 /dev/urandom > big
+    run_sh "$(CAT) big nope a big missing > ours 2>&1; cat big nope a big missing > theirs 2>&1"
+    cmp ours theirs
 }
 
 @test "cat: appending a file to itself is refused, as cat(1) does, and the file is untouched" {
@@ -198,6 +328,21 @@ same_as_coreutils() {
     [ "$(cat self)" = abc ]
 }
 
+@test "cat: 'cat a out > out' is refused every time, as cat(1) refuses it: out is a, once (100 runs)" {
+    # out looks empty until the write of a has landed: the check must wait
+    # for it, or it lets out through and cat appends out to itself.
+    printf 'abc\n' > a
+    head -c 100000 /dev/urandom > b
+    for f in a b; do
+        run_sh "for i in \$(seq 100); do $(CAT) $f out > out 2> err
+                    echo \$? \$(cmp -s $f out && echo same) \"\$(cat err)\"
+                done | sort | uniq -c"
+        [ "$status" -eq 0 ]
+        echo "$f: $output"
+        [ "$output" = "    100 1 same cat: out: input file is output file" ]
+    done
+}
+
 @test "cat: output to a file goes where the shell's file position is, appending with >>" {
     head -c 500000 /dev/urandom > data
     run_sh "{ echo before; $(CAT) data; echo after; } > ours; { echo before; cat data; echo after; } > theirs"
@@ -205,6 +350,77 @@ same_as_coreutils() {
     cmp ours theirs
     run_sh "$(CAT) data >> ours; cat data >> theirs"
     cmp ours theirs
+}
+
+# limited OUT CMD: run CMD (a shell command line writing OUT) under a
+# 100 KiB file-size limit (ulimit -f 100); print its exit status.
+limited() {
+    run_sh "ulimit -f 100; $2; echo \$? > $1.rc"
+}
+
+@test "cat: under a file-size limit (ulimit -f) it ends as cat(1) ends, and what it wrote is the start of the input" {
+    # The second block of the first writev crosses the limit: the write
+    # comes back short, and nothing after it may land anywhere.
+    head -c 3000000 /dev/urandom > in
+    limited ours "$(CAT) in > ours"
+    limited theirs "cat in > theirs"
+    echo "ours: $(cat ours.rc) $(stat -c %s ours), theirs: $(cat theirs.rc) $(stat -c %s theirs)"
+    [ "$(cat ours.rc)" = "$(cat theirs.rc)" ]
+    cmp ours theirs
+    # appending (>>) to a file that holds 50 KiB already
+    head -c 51200 /dev/urandom > start
+    cp start ours
+    cp start theirs
+    limited ours "$(CAT) in >> ours"
+    limited theirs "cat in >> theirs"
+    [ "$(cat ours.rc)" = "$(cat theirs.rc)" ]
+    cmp ours theirs
+}
+
+# small_tmpfs KIB: a tmpfs of KIB KiB on ./mnt (teardown unmounts it), or
+# skip saying why not.
+small_tmpfs() {
+    [ "$(id -u)" -eq 0 ] || skip "mounting a small tmpfs needs root"
+    mkdir mnt
+    if ! mount -t tmpfs -o "size=${1}k" cat-tmpfs "$PWD/mnt" 2> mount.err; then
+        skip "mount -t tmpfs -o size=${1}k failed: $(cat mount.err)"
+    fi
+}
+
+teardown() {
+    if mountpoint -q "$BATS_TEST_TMPDIR/mnt" 2> /dev/null; then
+        umount "$BATS_TEST_TMPDIR/mnt"
+    fi
+    faultfs_cleanup
+}
+
+@test "cat: stdout on a file system that fills up mid-write: 'write error: No space left on device', exit 1, the start of the input kept" {
+    # 1100 KiB: the third writev of 512 KiB fits only in part.
+    small_tmpfs 1100
+    head -c 3000000 /dev/urandom > in
+    for redir in '>' '>>'; do
+        rm -f mnt/out
+        run_sh "$(CAT) in $redir mnt/out"
+        [ "$status" -eq 1 ]
+        [ "$stderr" = "cat: write error: No space left on device" ]
+        size=$(stat -c %s mnt/out)
+        echo "$redir: $size bytes kept"
+        [ "$size" -gt 1048576 ]
+        cmp -n "$size" in mnt/out
+    done
+}
+
+@test "cat: a short WRITE at offset -1 leaves the file position where it was (tests/tools/partial-write.c, quoted in the chapter)" {
+    cc -std=c11 -D_GNU_SOURCE -O2 -o pw "$TESTS_DIR/tools/partial-write.c"
+    run --separate-stderr ./pw f
+    skip_if_unavailable
+    [ "$status" -eq 0 ]
+    echo "$output"
+    # 6.0 and later finish a short write by trying the rest again; when
+    # that fails, the CQE reports what the first try wrote, and the file
+    # position stays put.  Before 6.0 the position moved with the count.
+    [ "$output" = "res 4096, file position 0" ] || [ "$output" = "res 4096, file position 4096" ]
+    [ "$(stat -c %s f)" -eq 4096 ]
 }
 
 @test "cat: a full disk (/dev/full) is a write error, exit 1" {
