@@ -37,7 +37,8 @@ tour: all
 # >= 1.8 from PATH, or installs the version pinned in tools/bats/ from the
 # npm registry into tools/bats/node_modules (git-ignored, no root needed).
 BATS = $(shell tools/bats/find-bats)
-TEST_TOOLS = tests/tools/forbid-io-uring tests/tools/refuse-sqpoll.so tests/tools/faultfs
+TEST_TOOLS = tests/tools/forbid-io-uring tests/tools/refuse-sqpoll.so tests/tools/faultfs \
+             tests/tools/busy-backlog.so
 
 tests/tools/%.so: tests/tools/%.c
 	$(CC) -std=c11 -O2 -Wall -Wextra -shared -fPIC -o $@ $< -ldl

@@ -197,6 +197,7 @@ static void enter_once(int fd)
 
 int main(int argc, char **argv)
 {
+    std_fds_open();
     unsigned entries = parse_args(argc, argv);
     struct io_uring_params p;
     int fd = setup(entries, &p);

@@ -99,9 +99,10 @@ static unsigned long run_nops(struct ring *r, const struct options *o)
         while (next < o->count && in_flight < r->cq_entries) {
             struct io_uring_sqe *sqe = sq_get(r);
             if (!sqe) {
-                // SQ full: hand it to the kernel to make room.  If the
-                // kernel took nothing (it was short of memory, EAGAIN),
-                // reap first: completions give resources back.
+                // SQ full: hand it to the kernel to make room.  If it is
+                // still full, the kernel took nothing and wants the CQ
+                // reaped first (ring_submit() returns only then): reap,
+                // then come back.
                 submit(r, false, o->verbose);
                 if (sq_space(r) == 0)
                     break;
@@ -128,6 +129,7 @@ static unsigned long run_nops(struct ring *r, const struct options *o)
 
 int main(int argc, char **argv)
 {
+    std_fds_open();
     struct options o = parse_args(argc, argv);
     struct io_uring_params p = {0};
     struct ring r;

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,8 @@ struct cp {
     size_t bytes;     // -b: bytes per block
     bool verbose;     // -v: log every submission, completion
     unsigned idle_ms; // -i: the poller's sq_thread_idle
+    bool cq_watch;    // watch the CQ before waiting (cq_watch_pays)
+    unsigned long watches, watch_hits; // -v: watches, and how many paid
     const char *src, *dst;
     char *dst_path; // DST/basename(SRC), when DST is a folder
     int src_fd, dst_fd;
@@ -82,19 +85,23 @@ struct cp {
     bool dst_stream;      // DST is not a regular file: in order
     off_t next_off;       // offset of the next new read
     off_t write_off;      // stream DST: offset of the next write
-    off_t eof;            // end of SRC once a read found it, or -1
+    off_t eof;            // where SRC ends, once a read found it, or -1
+    off_t hole;           // first byte of DST a dropped block left, or -1
+    off_t dst_size;       // end of the furthest write that landed
     unsigned reading;     // reads in flight
     bool writing;         // stream DST: a write is in flight
     struct block *blocks; // depth of them
     unsigned in_flight;   // SQEs whose CQE has not arrived
-    int err;              // first failure: stop, drain, exit 1
-    const char *err_what; // "read" or "write"
+    int err;              // a write failed: stop, drain, exit 1
+    const char *err_what; // what failed on DST: "write"
+    int read_err;         // a read failed at eof: finish below it, exit 1
     bool cancelled;
     unsigned delay_ms;       // CP_DELAY_FIRST: delay block 0's read
     unsigned long submitted; // requests so far: the next sequence number
     unsigned long completed, reordered;
     unsigned long timeout_req; // sequence number of the timeout
     bool timeout_pending;      // the timeout is in flight
+    bool delay_removed;        // a TIMEOUT_REMOVE for it was queued
     struct timespec start;
 };
 
@@ -173,6 +180,7 @@ static void open_src(struct cp *c)
     c->src_size = st.st_size;
     c->src_mode = st.st_mode & 0777;
     c->eof = -1;
+    c->hole = -1;
 }
 
 // DST may be a directory: then the copy goes into it, under SRC's name.
@@ -194,9 +202,14 @@ static void resolve_dst(struct cp *c)
         die_err(0, "%s and %s are the same file", c->src, c->dst);
 }
 
-// Why did the kernel refuse the SQPOLL ring with EPERM?  Either io_uring
-// is forbidden altogether, or only SQPOLL is: before Linux 5.13 it needs
-// CAP_SYS_ADMIN (or CAP_SYS_NICE, 5.11+).  A plain ring tells the two apart.
+// Why did the kernel refuse the SQPOLL ring with EPERM?  A plain ring
+// tells: if it fails too, io_uring is forbidden altogether (die.h says
+// by what).  If it works, only SQPOLL is refused, and its feature bits
+// date the kernel: without IORING_FEAT_RSRC_TAGS (5.13) it is older than
+// 5.13, where SQPOLL needs CAP_SYS_ADMIN (or, from 5.11, CAP_SYS_NICE).
+// From 5.13 on any user may have a poller, and the only other EPERM for
+// SQPOLL alone is a security module's (io_sq_offload_create() asks the
+// LSM hook security_uring_sqpoll(): SELinux has a permission for it).
 static void sqpoll_refused(void)
 {
     struct io_uring_params p = {0};
@@ -204,15 +217,40 @@ static void sqpoll_refused(void)
     if (fd < 0)
         die_unavailable(-fd, "io_uring_setup");
     close(fd);
-    die_missing("SQPOLL for unprivileged users (IORING_SETUP_SQPOLL "
-                "returned EPERM; before 5.13 it needs CAP_SYS_ADMIN or, "
-                "from 5.11, CAP_SYS_NICE)",
-                "5.13");
+    if (!(p.features & IORING_FEAT_RSRC_TAGS))
+        die_missing("SQPOLL for unprivileged users (IORING_SETUP_SQPOLL "
+                    "returned EPERM; before 5.13 it needs CAP_SYS_ADMIN or, "
+                    "from 5.11, CAP_SYS_NICE)",
+                    "5.13");
+    warn_err(EPERM, "io_uring is not available here: IORING_SETUP_SQPOLL");
+    fprintf(stderr,
+            "  This kernel (5.13 or newer) lets every user create an SQPOLL "
+            "ring, and a plain\n"
+            "  ring works here, so a security module (SELinux, say) refused "
+            "SQPOLL.\n"
+            "  04-cp makes the same copy without SQPOLL.\n");
+    exit(EXIT_UNAVAILABLE);
 }
 
-// Create the ring before DST: where io_uring is not available we exit 77
-// and leave no empty DST behind.  Room for a request per block plus the
-// timeout, and as many cancellations; the CQ is twice as large again.
+// Watching the CQ for a moment before sleeping in the kernel pays only
+// while the poller has a CPU of its own.  On the CPU the poller needs, our
+// spin takes the time it would spend submitting the very requests we wait
+// for: under taskset -c 0 the copy was 10 to 22 times slower than 04-cp.
+// The poller runs only on the CPU IORING_SETUP_SQ_AFF pinned it to, if
+// any; else where we may run (it inherits our affinity, checked on 6.18:
+// "io_uring/sqpoll: inherit cpumask of creating process", 2024; before,
+// anywhere online).  So: no watching if we may run on one CPU only, or
+// on the poller's.
+static bool cq_watch_pays(const struct io_uring_params *p)
+{
+    cpu_set_t ours;
+    if (sched_getaffinity(0, sizeof(ours), &ours) < 0)
+        return false;
+    if (p->flags & IORING_SETUP_SQ_AFF)
+        return !CPU_ISSET(p->sq_thread_cpu, &ours);
+    return CPU_COUNT(&ours) > 1;
+}
+
 // IORING_SETUP_SQPOLL starts the poller thread; sq_thread_idle is how
 // many milliseconds it spins without work before it goes to sleep.
 static void setup(struct cp *c)
@@ -229,6 +267,7 @@ static void setup(struct cp *c)
     // (IOSQE_FIXED_FILE); we pass plain file descriptors.
     if (!(c->ring.features & IORING_FEAT_SQPOLL_NONFIXED))
         die_missing("IORING_FEAT_SQPOLL_NONFIXED", "5.11");
+    c->cq_watch = cq_watch_pays(&p);
     // Offset -1 for a stream SRC needs IORING_FEAT_RW_CUR_POS (5.6), which
     // also guarantees IOSQE_IO_HARDLINK (5.5) for CP_DELAY_FIRST.
     if (!(c->ring.features & IORING_FEAT_RW_CUR_POS)) {
@@ -243,23 +282,45 @@ static void setup(struct cp *c)
     clock_gettime(CLOCK_MONOTONIC, &c->start);
 }
 
-// Open DST as cp(1) does: create it with SRC's permission bits (the
-// kernel takes the umask off), or truncate it and keep its mode.
+// Open DST as cp(1) does: truncate it and keep its mode, or create it
+// with SRC's permission bits (the kernel takes the umask off).  A symlink
+// to a file is followed, but a dangling one is refused, as cp(1) refuses
+// it: a link planted in /tmp would have us create a file wherever it
+// points.  Without a race between a check and the open: open without
+// O_CREAT first (ENOENT: nothing there, or a dangling link), then create
+// with O_CREAT | O_EXCL, which never follows a symlink (EEXIST: one is
+// there; or a file appeared meanwhile, and we go round again).
 // O_NONBLOCK only for the open itself: a FIFO with no reader fails with
 // ENXIO instead of hanging here.  DST that is not a regular file (a FIFO,
 // /dev/null) has no offsets: its blocks are written in order, one at a time.
 static void open_dst(struct cp *c)
 {
-    c->dst_fd =
-        open(c->dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK,
-             c->src_mode);
-    if (c->dst_fd < 0 && errno == ENXIO)
-        die("open %s (a FIFO that nobody reads)", c->dst);
-    if (c->dst_fd < 0)
-        die("open %s", c->dst);
-    int flags = fcntl(c->dst_fd, F_GETFL);
+    int flags = O_WRONLY | O_TRUNC | O_CLOEXEC | O_NONBLOCK;
     struct stat st;
-    if (flags < 0 || fcntl(c->dst_fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+    for (;;) {
+        c->dst_fd = open(c->dst, flags);
+        if (c->dst_fd >= 0 || errno != ENOENT)
+            break;
+        c->dst_fd = open(c->dst, flags | O_CREAT | O_EXCL, c->src_mode);
+        if (c->dst_fd >= 0 || errno != EEXIST)
+            break;
+        if (lstat(c->dst, &st) == 0 && S_ISLNK(st.st_mode) &&
+            stat(c->dst, &st) < 0 && errno == ENOENT)
+            die_err(0, "not writing through dangling symlink %s", c->dst);
+    }
+    // ENXIO: a FIFO with no reader, or a UNIX socket (open(2) cannot open
+    // one), or a device file with no device behind it.  Say which.
+    if (c->dst_fd < 0) {
+        int err = errno;
+        const char *why = "";
+        if (err == ENXIO && stat(c->dst, &st) == 0)
+            why = S_ISFIFO(st.st_mode)   ? " (a FIFO that nobody reads)"
+                  : S_ISSOCK(st.st_mode) ? " (a socket: open(2) cannot open one)"
+                                         : "";
+        die_err(err, "open %s%s", c->dst, why);
+    }
+    int fl = fcntl(c->dst_fd, F_GETFL);
+    if (fl < 0 || fcntl(c->dst_fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
         fstat(c->dst_fd, &st) < 0)
         die("%s", c->dst);
     c->dst_stream = !S_ISREG(st.st_mode);
@@ -309,6 +370,11 @@ static long find_poller(void)
 
 // The next free SQE, counted as in flight.  A full SQ is submitted first
 // (without waiting): the kernel consumes SQEs as it submits them.
+// ring_submit() returns with the SQ still full only when the kernel wants
+// a full CQ reaped first, and ours (twice the SQ) never fills: a request
+// per block, the delay and a cancellation per block are fewer.  So each
+// turn of this loop makes room, or ring_submit() waits out a refusal, or
+// gives up after a second: never a spin, even when called while reaping.
 static struct io_uring_sqe *get_sqe(struct cp *c)
 {
     struct io_uring_sqe *sqe;
@@ -421,8 +487,8 @@ static void queue_waiting_write(struct cp *c)
             queue_write(c, &c->blocks[i]);
 }
 
-// The first failure ends the copy: no new requests; main() cancels the
-// ones in flight and waits for them before exiting.
+// A write failed: that ends the copy.  No new requests; main() cancels
+// the ones in flight and waits for them before exiting.
 static void fail(struct cp *c, int err, const char *what)
 {
     if (!c->err) {
@@ -431,37 +497,55 @@ static void fail(struct cp *c, int err, const char *what)
     }
 }
 
+// After a failure, block b is given up unfinished: DST holds SRC's bytes
+// only below the first byte of b that was not written.  trim_dst() cuts
+// DST back to there, so that what is left is a plain prefix of SRC.
+static void drop(struct cp *c, struct block *b)
+{
+    off_t at = b->off + (off_t)b->written;
+    if (c->hole < 0 || at < c->hole)
+        c->hole = at;
+}
+
 // A read of block b completed with res: bytes read, 0 at EOF, or -errno.
 static void read_done(struct cp *c, struct block *b, int res)
 {
     c->reading--;
     b->state = IDLE;
-    if (c->err)
+    if (c->err) {
+        drop(c, b);
         return;
+    }
     if (res == -EAGAIN || res == -EINTR) {
         queue_read(c, b);
         return;
     }
-    if (res < 0) {
-        fail(c, -res, "read");
-        return;
-    }
-    // EOF at off + len; blocks that read ahead past it hold nothing.
-    if (res == 0 && (c->eof < 0 || b->off + (off_t)b->len < c->eof))
-        c->eof = b->off + (off_t)b->len;
+    // A block that read ahead past the end of SRC holds nothing that is
+    // SRC's (if SRC shrank, it holds bytes SRC no longer has): drop it.
     if (c->eof >= 0 && b->off >= c->eof)
         return;
+    // SRC ends at off + len: at a read of 0 bytes, or at a failed read
+    // (cp(1), which reads in order, has then written everything before it
+    // and nothing after it; finish() reports the error).  Blocks past it
+    // are all dropped, so this end is lower than any found before.
+    if (res <= 0) {
+        c->eof = b->off + (off_t)b->len;
+        if (res < 0)
+            c->read_err = -res;
+        if (b->len > 0)
+            queue_write(c, b);
+        return;
+    }
     b->len += (size_t)res;
     if (!c->src_seekable)
         c->next_off = b->off + (off_t)b->len;
     // A short read of a regular file: read the rest at off + len (a 0
     // there is EOF).  A stream's short read is just what was there.
-    if (res > 0 && c->src_seekable && b->len < c->bytes) {
+    if (c->src_seekable && b->len < c->bytes) {
         queue_read(c, b);
         return;
     }
-    if (b->len > 0)
-        queue_write(c, b);
+    queue_write(c, b);
 }
 
 // A write of block b completed with res: bytes written, or -errno.
@@ -469,17 +553,25 @@ static void write_done(struct cp *c, struct block *b, int res)
 {
     c->writing = false;
     b->state = IDLE;
-    if (c->err)
+    if (res > 0) {
+        b->written += (size_t)res;
+        if (b->off + (off_t)b->written > c->dst_size)
+            c->dst_size = b->off + (off_t)b->written;
+    }
+    if (c->err) {
+        if (b->written < b->len)
+            drop(c, b);
         return;
+    }
     if (res == -EAGAIN || res == -EINTR) {
         queue_write(c, b);
         return;
     }
     if (res <= 0) {
         fail(c, res < 0 ? -res : ENOSPC, "write");
+        drop(c, b);
         return;
     }
-    b->written += (size_t)res;
     // A short write (a full disk, a pipe): write the rest at off + written.
     if (b->written < b->len) {
         queue_write(c, b);
@@ -529,7 +621,7 @@ static void complete(struct cp *c, const struct io_uring_cqe *cqe)
         write_done(c, b, cqe->res);
 }
 
-// The copy failed.  A read on a pipe or a write to a FIFO may never
+// A write failed.  A read on a pipe or a write to a FIFO may never
 // complete by itself: cancel everything in flight
 // (IORING_OP_ASYNC_CANCEL finds a request by its user_data).
 static void cancel_all(struct cp *c)
@@ -545,16 +637,37 @@ static void cancel_all(struct cp *c)
     c->cancelled = true;
 }
 
-// Watch the CQ for up to CQ_SPIN_NS.  Returns true if a CQE arrived.
-// cq_ready() is an acquire load of the kernel's tail: a plain load in a
-// loop like this one could be hoisted out of it by the compiler.
+// After a failure the CP_DELAY_FIRST timeout only holds the end up (for
+// up to a minute).  The read hard-linked behind it has not started, and
+// a cancellation finds only requests that have: remove the timeout
+// (IORING_OP_TIMEOUT_REMOVE, 5.5+, finds it by user_data).  It completes
+// with -ECANCELED, and the hard link lets the read run at once: a read of
+// a regular file, which ends by itself.
+static void remove_delay(struct cp *c)
+{
+    struct io_uring_sqe *sqe = get_sqe(c);
+    sqe->opcode = IORING_OP_TIMEOUT_REMOVE;
+    sqe->addr = UD_TIMEOUT;
+    sqe->user_data = UD_CANCEL;
+    c->delay_removed = true;
+}
+
+// Watch the CQ for up to CQ_SPIN_NS, where that pays (cq_watch_pays).
+// Returns true if a CQE arrived.  cq_ready() is an acquire load of the
+// kernel's tail: a plain load in a loop like this one could be hoisted
+// out of it by the compiler.
 static bool cq_spin(struct cp *c)
 {
+    if (!c->cq_watch)
+        return false;
+    c->watches++;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     do {
-        if (cq_ready(&c->ring))
+        if (cq_ready(&c->ring)) {
+            c->watch_hits++;
             return true;
+        }
         clock_gettime(CLOCK_MONOTONIC, &t);
     } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) <
              CQ_SPIN_NS);
@@ -579,8 +692,27 @@ static void submit_and_reap(struct cp *c)
         complete(c, &cqe);
 }
 
-// Everything has come back.  Report, and close DST: close(2) is where some
-// filesystems (NFS) report a write that failed.
+// DST ends where SRC did, or where a failure left the first block
+// unfinished.  A block past that point may have been written already
+// (read ahead before SRC shrank, or before the failure): cut it off, so
+// that DST is a plain prefix of SRC, with no hole and nothing after it,
+// as cp(1) leaves it.  (A stream DST is written in order: nothing past
+// the end ever reaches it.)  ftruncate(2) itself, not through the ring:
+// IORING_OP_FTRUNCATE came only in Linux 6.9.
+static void trim_dst(struct cp *c)
+{
+    off_t end = c->eof;
+    if (c->hole >= 0 && (end < 0 || c->hole < end))
+        end = c->hole;
+    if (c->dst_stream || end < 0 || c->dst_size <= end)
+        return;
+    if (ftruncate(c->dst_fd, end) < 0)
+        die("truncate %s", c->dst);
+    c->dst_size = end;
+}
+
+// Everything has come back.  Report, cut DST back to its end, and close
+// it: close(2) is where some filesystems (NFS) report a write that failed.
 static int finish(struct cp *c)
 {
     if (c->verbose) {
@@ -589,6 +721,13 @@ static int finish(struct cp *c)
         log_event(c,
                   "SQ poller thread iou-sqp-%d was task %ld, idle after %u ms",
                   (int)getpid(), find_poller(), c->idle_ms);
+        if (c->cq_watch)
+            log_event(c, "CQ watched %lu times for up to %d us before a wait, "
+                         "%lu times with success",
+                      c->watches, CQ_SPIN_NS / 1000, c->watch_hits);
+        else
+            log_event(c, "CQ not watched before a wait: the poller may "
+                         "need the CPU we run on");
         fprintf(stderr,
                 "%s: %lu requests, %lu completions, %lu out of submission "
                 "order\n",
@@ -605,9 +744,11 @@ static int finish(struct cp *c)
     ring_exit(&c->ring);
     free(c->blocks[0].buf);
     free(c->blocks);
+    trim_dst(c);
     if (c->err)
-        die_err(c->err, "%s %s", c->err_what,
-                c->err_what[0] == 'r' ? c->src : c->dst);
+        die_err(c->err, "%s %s", c->err_what, c->dst);
+    if (c->read_err)
+        die_err(c->read_err, "read %s", c->src);
     if (close(c->dst_fd) < 0)
         die("close %s", c->dst);
     free(c->dst_path);
@@ -616,6 +757,7 @@ static int finish(struct cp *c)
 
 int main(int argc, char **argv)
 {
+    std_fds_open();
     struct cp c = {0};
     parse_args(&c, argc, argv);
     open_src(&c);
@@ -623,12 +765,15 @@ int main(int argc, char **argv)
     setup(&c);
     open_dst(&c);
     // Keep up to DEPTH requests in flight until SRC is read and every
-    // block is written; after a failure, only wait for what is in flight.
+    // block below its end is written.  After a write failure, cancel what
+    // is in flight and wait for it; after a read failure, SRC ends there.
     for (;;) {
         if (!c.err)
             queue_reads(&c);
         else if (!c.cancelled)
             cancel_all(&c);
+        if ((c.err || c.read_err) && c.timeout_pending && !c.delay_removed)
+            remove_delay(&c);
         if (c.in_flight == 0)
             break;
         submit_and_reap(&c);

@@ -76,6 +76,10 @@ struct server {
     struct conn *conns; // grows by doubling; the kernel never sees it
     unsigned nslots, free_head;
     unsigned inflight;    // requests queued or owned by the kernel
+    // SQEs that found the SQ full, oldest first (see sqe_for).  It never
+    // holds more than the requests in flight: about two per connection.
+    struct io_uring_sqe *backlog;
+    unsigned backlog_len, backlog_size;
     uint64_t listener_ud; // the ACCEPT or TIMEOUT now in flight
     bool stopping;        // a signal came: wind down, then return
     bool paused;          // accept failed and has not succeeded since
@@ -245,10 +249,10 @@ static uint64_t conn_ud(const struct server *s, const struct conn *c,
 }
 
 // Submit what is queued and, with wait_nr, wait for that many CQEs.
-// ring_submit() already backs off for up to a second when the kernel is
-// short of memory for requests (EAGAIN, EBUSY).  A copy gives up after
-// that; a server keeps its clients and simply tries again on the next
-// turn of the loop, so those two are not fatal here.
+// ring_submit() already pauses and tries again when the kernel takes no
+// new requests (EAGAIN, EBUSY), for up to a second.  A
+// copy gives up after that; a server keeps its clients and simply tries
+// again on the next turn of the loop, so those two are not fatal here.
 static void submit(struct server *s, unsigned wait_nr)
 {
     int ret = ring_submit(&s->ring, wait_nr);
@@ -256,17 +260,50 @@ static void submit(struct server *s, unsigned wait_nr)
         die_err(-ret, "io_uring_enter");
 }
 
-// An SQE for a request with user_data ud, counted as in flight.  When the
-// SQ is full, submit what is there to make room: the SQ bounds how many
-// requests go in one io_uring_enter, not how many are in flight.
+// An SQE for a request with user_data ud, counted as in flight.  Most
+// calls come from a completion handler, that is from inside the loop
+// that reaps, so this must never wait for room in the SQ: room comes
+// only from io_uring_enter, which on Linux 5.5 to 5.12 refuses every
+// submission until the CQEs it holds back fit in the CQ, which happens
+// only when we reap.  Waiting here for room would wait for ever.  So
+// when the SQ is full (or older SQEs already wait, since cancellations
+// must follow what they cancel), the SQE is one of ours, in the backlog,
+// and serve() moves it into the SQ once there is room.
 static struct io_uring_sqe *sqe_for(struct server *s, uint64_t ud)
 {
-    struct io_uring_sqe *sqe;
-    while (!(sqe = sq_get(&s->ring)))
-        submit(s, 0);
+    struct io_uring_sqe *sqe = s->backlog_len ? 0 : sq_get(&s->ring);
+    if (!sqe) {
+        if (s->backlog_len == s->backlog_size) {
+            unsigned n = s->backlog_size ? 2 * s->backlog_size : 64;
+            struct io_uring_sqe *grown =
+                realloc(s->backlog, n * sizeof(*grown));
+            if (!grown)
+                die("request backlog");
+            s->backlog = grown;
+            s->backlog_size = n;
+        }
+        sqe = &s->backlog[s->backlog_len++];
+        memset(sqe, 0, sizeof(*sqe));
+    }
     sqe->user_data = ud;
     s->inflight++;
     return sqe;
+}
+
+// Move what waits in the backlog into the SQ, oldest first, while there
+// is room.  The kernel copies each SQE when it submits it, so a copy made
+// in our own memory is as good as one written in place.
+static void backlog_flush(struct server *s)
+{
+    unsigned moved = 0;
+    struct io_uring_sqe *sqe;
+    while (moved < s->backlog_len && (sqe = sq_get(&s->ring)))
+        *sqe = s->backlog[moved++];
+    if (moved == 0)
+        return;
+    s->backlog_len -= moved;
+    memmove(s->backlog, s->backlog + moved,
+            s->backlog_len * sizeof(*s->backlog));
 }
 
 static void queue_signal(struct server *s)
@@ -541,13 +578,16 @@ static void complete(struct server *s, const struct io_uring_cqe *cqe)
 }
 
 // The event loop: submit what the last completions queued, wait for at
-// least one more, handle them all.  It ends when nothing is in flight,
-// which happens only after stop(): until then the signal poll and the
-// accept (or its pause) are always pending.
+// least one more, handle them all.  While the backlog still holds SQEs
+// it does not wait: it submits, reaps what is there and comes back for
+// more room.  It ends when nothing is in flight, which happens only after
+// stop(): until then the signal poll and the accept (or its pause) are
+// always pending.
 static void serve(struct server *s)
 {
     while (s->inflight > 0) {
-        submit(s, 1);
+        backlog_flush(s);
+        submit(s, s->backlog_len ? 0 : 1);
         struct io_uring_cqe cqe;
         while (cq_pop(&s->ring, &cqe)) {
             s->inflight--;
@@ -585,6 +625,7 @@ static void server_ring(struct server *s)
 
 int main(int argc, char **argv)
 {
+    std_fds_open();
     struct options o = parse_args(argc, argv);
     static struct server s = {.free_head = NO_SLOT};
     server_ring(&s);
@@ -603,5 +644,6 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < s.nslots; i++)
         free(s.conns[i].buf);
     free(s.conns);
+    free(s.backlog);
     return EXIT_SUCCESS;
 }

@@ -135,3 +135,39 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
 @test "syscalls: on a kernel without io_uring (ENOSYS) it explains and exits 77" {
     assert_forbidden ENOSYS syscalls
 }
+
+# with_sysctl VALUE CMD...: run CMD in a mount namespace of its own where
+# /proc/sys/kernel/io_uring_disabled reads VALUE (the real one is left
+# alone: other programs on the machine keep using io_uring).  Root only.
+with_sysctl() {
+    local v=$1
+    shift
+    printf '%s\n' "$v" > fake-sysctl
+    run --separate-stderr timeout "$TEST_TIMEOUT" unshare -m sh -c \
+        'mount --bind "$0" /proc/sys/kernel/io_uring_disabled && exec "$@"' \
+        "$PWD/fake-sysctl" "$@"
+}
+
+@test "syscalls: an EPERM is blamed on kernel.io_uring_disabled only where it applies: 2 for all, 1 not for CAP_SYS_ADMIN" {
+    [ "$(id -u)" -eq 0 ] || skip "faking the sysctl in a mount namespace needs root"
+    [ -r /proc/sys/kernel/io_uring_disabled ] || skip "this kernel has no kernel.io_uring_disabled (6.6+)"
+    command -v unshare > /dev/null || skip "unshare is not installed"
+    [ -x "$FORBID" ] || skip "tests/tools/forbid-io-uring was not built (make test builds it)"
+    with_sysctl 1 true
+    [ "$status" -eq 0 ] || skip "cannot bind-mount over /proc/sys here: $stderr"
+    # Root has CAP_SYS_ADMIN, which 1 lets in: the EPERM came from elsewhere.
+    with_sysctl 1 "$FORBID" EPERM "$STAGE_DIR/syscalls"
+    [ "$status" -eq 77 ]
+    [[ "$stderr" == *"kernel.io_uring_disabled is 1, which lets this process in."* ]]
+    [[ "$stderr" == *"seccomp"* ]]
+    # 2 refuses everyone.
+    with_sysctl 2 "$FORBID" EPERM "$STAGE_DIR/syscalls"
+    [ "$status" -eq 77 ]
+    [[ "$stderr" == *"The sysctl kernel.io_uring_disabled is 2 "* ]]
+    # Without the capability (and not in io_uring_group), 1 refuses too.
+    command -v setpriv > /dev/null || skip "setpriv is not installed"
+    with_sysctl 1 setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all \
+        "$FORBID" EPERM "$STAGE_DIR/syscalls"
+    [ "$status" -eq 77 ]
+    [[ "$stderr" == *"The sysctl kernel.io_uring_disabled is 1 "* ]]
+}

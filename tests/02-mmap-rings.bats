@@ -79,6 +79,59 @@ check_all_once() {
     [ "$(sed -n 's/^io_uring_enter: \([0-9]*\) calls$/\1/p' out)" -eq "$calls" ]
 }
 
+# min_complete larger than the CQ: the kernel caps it at cq_entries and
+# waits for that many (io_cqring_wait() in io_uring/io_uring.c).  With one
+# CQE ready it sleeps until a signal; with a full CQ it returns at once.
+# (Whether the alarm rang before the call returned tells which: the call
+# itself returns 0 either way, since 6.x reports no EINTR while CQEs wait.)
+MIN_COMPLETE_C='
+#include <stdio.h>
+#include "uring.h"
+static volatile sig_atomic_t rang;
+static void on_alarm(int sig) { (void)sig; rang = 1; }
+static void nops(struct ring *r, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct io_uring_sqe *sqe = sq_get(r);
+        sqe->opcode = IORING_OP_NOP;
+        sq_publish(r);
+        ring_enter(r, 1, 0, 0);
+    }
+}
+int main(void)
+{
+    struct io_uring_params p = {0};
+    struct ring r;
+    if (ring_init(&r, 4, &p) < 0)
+        return 77;
+    struct sigaction sa = {.sa_handler = on_alarm};
+    sigaction(SIGALRM, &sa, 0);
+    nops(&r, 1);
+    alarm(1);
+    ring_enter(&r, 0, 1000, IORING_ENTER_GETEVENTS);
+    printf("1 ready, wait for 1000: %s\n",
+           rang ? "slept until the signal" : "returned");
+    alarm(0);
+    rang = 0;
+    nops(&r, r.cq_entries - 1);
+    alarm(5);
+    ring_enter(&r, 0, 1000, IORING_ENTER_GETEVENTS);
+    printf("%u ready (the CQ holds %u), wait for 1000: %s\n", cq_ready(&r),
+           r.cq_entries, rang ? "slept until the signal" : "returned");
+    return 0;
+}
+'
+
+@test "mmap-rings: io_uring_enter asked to wait for more CQEs than the CQ holds waits for a full CQ; it does not return at once" {
+    printf '%s' "$MIN_COMPLETE_C" > min.c
+    cc -std=c11 -D_GNU_SOURCE -I "$SRC_DIR" -o min min.c
+    run --separate-stderr timeout "$TEST_TIMEOUT" ./min
+    skip_if_unavailable
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "1 ready, wait for 1000: slept until the signal" ]
+    [ "${lines[1]}" = "8 ready (the CQ holds 8), wait for 1000: returned" ]
+}
+
 @test "mmap-rings: COUNT 0, negative or not a number is a usage error, exit 2" {
     for bad in 0 -1 x 10x ''; do
         run_stage mmap-rings "$bad"

@@ -441,15 +441,18 @@ teardown() {
     [ "$stderr" = "cat: -: Bad file descriptor" ]
 }
 
-@test "cat: a sparse file past 4 GiB comes out whole, with the bytes after the 4 GiB mark in place" {
+@test "cat: offsets past 4 GiB: a sparse file read from just below the mark comes out whole, bytes in place" {
+    # Reading all 4 GiB would take minutes on a slow or emulated machine, so
+    # stdin starts 1 MiB below the mark (dd moves the shared file position)
+    # and cat reads on from there, at explicit offsets that cross 2^32.
     truncate -s $((4 * 1024 * 1024 * 1024 + 16)) huge
     printf 'ACROSS' | dd of=huge bs=1 seek=$((4 * 1024 * 1024 * 1024 - 3)) conv=notrunc status=none
     printf 'end' | dd of=huge bs=1 seek=$((4 * 1024 * 1024 * 1024 + 13)) conv=notrunc status=none
-    run_sh "$(CAT) huge | tail -c 19 | od -An -c"
+    run_sh "{ dd bs=1M skip=4095 count=0 status=none; $(CAT); } < huge | tail -c 19 | od -An -c"
     [ "$status" -eq 0 ]
     [ "$output" = "$(tail -c 19 huge | od -An -c)" ]
-    run_sh "$(CAT) huge | wc -c"
-    [ "$output" -eq $((4 * 1024 * 1024 * 1024 + 16)) ]
+    run_sh "{ dd bs=1M skip=4095 count=0 status=none; $(CAT); } < huge | wc -c"
+    [ "$output" -eq $((1024 * 1024 + 16)) ]
 }
 
 @test "cat: memory does not grow with the input: max RSS under 8 MiB for 512 MiB" {

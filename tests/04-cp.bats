@@ -4,6 +4,7 @@ bats_require_minimum_version 1.8.0
 load helpers
 
 setup() { cd "$BATS_TEST_TMPDIR"; }
+teardown() { faultfs_cleanup; }
 
 CP() { printf '%q' "$STAGE_DIR/cp"; }
 
@@ -50,7 +51,9 @@ check_log() {
 }
 
 @test "cp: any DEPTH >= 1 and BYTES >= 1 give the same bytes" {
-    head -c 20011 /dev/urandom > small
+    # -b 1 is two requests a byte: 4099 bytes keep it short on the slowest
+    # machine (an emulated or busy one), and still end in a short block.
+    head -c 4099 /dev/urandom > small
     head -c 3000017 /dev/urandom > big
     for q in 1 2 3 64; do
         for b in 1 7 4096; do
@@ -155,6 +158,45 @@ check_log() {
     [ "$status" -eq 1 ]
     [ "$stderr" = "cp: open fifo (a FIFO that nobody reads): No such device or address" ]
     [ "$SECONDS" -lt 5 ]
+}
+
+@test "cp: DST a UNIX socket is named as one (open(2) fails with ENXIO there too), exit 1" {
+    command -v python3 >/dev/null || skip "python3 is not installed"
+    printf 'x\n' > src
+    python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("sock")'
+    run_stage cp src sock
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "cp: open sock (a socket: open(2) cannot open one): No such device or address" ]
+}
+
+@test "cp: DST a dangling symlink is refused as cp(1) refuses it, exit 1, and nothing is created through it" {
+    printf 'x\n' > src
+    mkdir d
+    ln -s target link
+    ln -s d/target link2
+    for dst in link link2; do
+        run_stage cp src "$dst"
+        [ "$status" -eq 1 ]
+        [ -z "$output" ]
+        [ "$stderr" = "cp: not writing through dangling symlink $dst" ]
+        [ ! -e target ] && [ ! -e d/target ]
+        [ -L "$dst" ]
+    done
+    # coreutils says the same, with quotes
+    run -1 cp src link
+    [ "$output" = "cp: not writing through dangling symlink 'link'" ]
+}
+
+@test "cp: DST a symlink to an existing file is followed: the file gets SRC's bytes and keeps its mode" {
+    head -c 300000 /dev/urandom > src
+    head -c 900000 /dev/urandom > target
+    chmod 604 target
+    ln -s target link
+    run_stage cp src link
+    [ "$status" -eq 0 ]
+    [ -L link ]
+    cmp src target
+    [ "$(stat -c %a target)" = 604 ]
 }
 
 @test "cp: DST a pipe with a slow reader gets every byte (short writes are finished)" {
@@ -284,12 +326,17 @@ check_log() {
 
 @test "cp: CP_DELAY_FIRST holds the first read back: the copy is exact and block 0 completes last" {
     head -c 1048576 /dev/urandom > src
-    run_sh "CP_DELAY_FIRST=300 $(CP) -v -q 4 -b 65536 src dst 2> log"
+    run_sh "CP_DELAY_FIRST=1000 $(CP) -v -q 4 -b 65536 src dst 2> log"
     [ "$status" -eq 0 ]
     cmp src dst
     check_log log 5
-    grep -q 'submit   #0 timeout 300 ms, hard-linked to #1$' log
+    grep -q 'submit   #0 timeout 1000 ms, hard-linked to #1$' log
     grep -q 'complete #0 timeout res -62 (Timer expired)$' log
+    # A machine so slow (or busy) that the other 15 blocks took more than
+    # the second proves nothing either way.
+    timeout_at=$(grep -n 'complete #0 timeout' log | cut -d: -f1)
+    others_at=$(grep -nE 'complete #[0-9]+ read  block [1-9][0-9]* res [1-9]' log | tail -n 1 | cut -d: -f1)
+    [ "$others_at" -lt "$timeout_at" ] || skip "the machine was too slow: the others were not read within the delay"
     # Every other read of data completed before the first one did ...
     last_read=$(grep -E 'complete #[0-9]+ read  .* res [1-9]' log | tail -n 1)
     [[ "$last_read" == *"complete #1 read  block 0 res 65536" ]]
@@ -299,6 +346,80 @@ check_log() {
     grep -E 'complete #[0-9]+ write' log | tail -n 1 | grep -q "complete #$w write"
     n=$(tail -n 1 log | sed -n 's/.* \([0-9]*\) out of submission order$/\1/p')
     [ "$n" -ge 10 ]
+}
+
+@test "cp: SRC cut short while block 0 waits (CP_DELAY_FIRST): DST is the prefix SRC still had, no hole, nothing after it" {
+    head -c 1048576 /dev/urandom > src
+    cp src orig
+    # Block 0's read waits 5 s behind its timeout; blocks 1 to 15 are read
+    # and written meanwhile.  Once they are, SRC is cut to 30000 bytes:
+    # block 0 then reads 30000 bytes and finds the end of SRC there.
+    CP_DELAY_FIRST=5000 timeout 60 "$STAGE_DIR/cp" -v -q 4 -b 65536 src dst 2> log &
+    pid=$!
+    for i in $(seq 1000); do
+        [ "$(grep -c 'complete #[0-9]* write' log)" -ge 15 ] && break
+        kill -0 "$pid" 2> /dev/null || break
+        sleep 0.01
+    done
+    truncate -s 30000 src
+    if grep -q 'complete #1 read' log; then
+        kill "$pid"
+        skip "the machine was too slow: block 0 was read before SRC was cut"
+    fi
+    rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" -ne 77 ] || skip "io_uring is not available here: $(head -n 1 log)"
+    [ "$rc" -eq 0 ]
+    grep -q 'complete #1 read  block 0 res 30000$' log
+    [ "$(stat -c %s dst)" -eq 30000 ]
+    cmp -n 30000 orig dst
+}
+
+# A read error in the middle of SRC, where the blocks after the bad
+# stretch read fine (faultfs --eio-at OFF:LEN, root only): they were read
+# ahead, and some written, before the error came.
+@test "cp: a read error in the middle of SRC (faultfs --eio-at) leaves in DST the bytes before it, as cp(1) does: no hole, nothing after it, exit 1" {
+    head -c 4194304 /dev/urandom > src
+    faultfs_mount mnt --source src --eio-at 300000:4096
+    run -1 cp mnt/data theirs
+    [ "$(stat -c %s theirs)" -eq 300000 ]
+    for args in "" "-q 1 -b 4096" "-q 16 -b 4096" "-q 4 -b 1000000"; do
+        run_stage cp $args mnt/data dst
+        echo "$args: $status $(stat -c %s dst)"
+        [ "$status" -eq 1 ]
+        [ -z "$output" ]
+        [ "$stderr" = "cp: read mnt/data: Input/output error" ]
+        cmp theirs dst
+    done
+    # The same at once while block 0 waits behind a minute's delay: the
+    # error removes the timeout, and block 0 is still read and written.
+    CP_DELAY_FIRST=60000 run_stage cp -q 4 -b 65536 mnt/data dst
+    [ "$status" -eq 1 ]
+    cmp theirs dst
+}
+
+@test "cp: SRC that ends before its st_size says (faultfs --eof-at) is copied up to its end, as cp(1) copies it, exit 0" {
+    head -c 4194304 /dev/urandom > src
+    faultfs_mount mnt --source src --eof-at 1000000
+    for args in "" "-q 1 -b 4096" "-q 16 -b 4096" "-q 4 -b 1000000"; do
+        run_stage cp $args mnt/data dst
+        [ "$status" -eq 0 ]
+        [ -z "$stderr" ]
+        cmp <(head -c 1000000 src) dst
+    done
+}
+
+@test "cp: a write failing while block 0 waits behind CP_DELAY_FIRST=60000 ends the copy at once; DST is a plain prefix of SRC" {
+    head -c 1048576 /dev/urandom > src
+    # ulimit -f 100: a write past 100 KiB fails with EFBIG (SIGXFSZ, which
+    # would kill cp first, is ignored).  Blocks 1 to 3 are written meanwhile.
+    SECONDS=0
+    run_sh "trap '' XFSZ; ulimit -f 100; CP_DELAY_FIRST=60000 $(CP) -q 4 -b 65536 src dst"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "cp: write dst: File too large" ]
+    [ "$SECONDS" -lt 20 ]
+    # Block 0 was never written: DST was cut back to before it, no hole.
+    [ "$(stat -c %s dst)" -eq 0 ]
 }
 
 @test "cp: CP_DELAY_FIRST that is not a number of milliseconds is a usage error" {

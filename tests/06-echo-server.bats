@@ -190,6 +190,47 @@ summary() { sed -n "s/.* \([0-9]*\) $1.*/\1/p" server.err | tail -n 1; }
     grep -qx 'the server closed 5 of 5' idle.out
 }
 
+# listen_port PID: the TCP port PID listens on, found through /proc (its
+# socket's inode in /proc/net/tcp), for a server whose stdout is closed.
+listen_port() {
+    local inode hex
+    for inode in $(find "/proc/$1/fd" -lname 'socket:*' -printf '%l\n' | tr -dc '0-9\n'); do
+        hex=$(awk -v ino="$inode" '$4 == "0A" && $10 == ino { split($2, a, ":"); print a[2] }' /proc/net/tcp)
+        [ -z "$hex" ] || { printf '%d\n' "0x$hex"; return; }
+    done
+}
+
+@test "echo-server: started with fds 0, 1 and 2 closed, and out of fds (ulimit -n 16), it warns into nothing, serves everyone, and SIGTERM ends it with exit 0" {
+    # Its listening socket would otherwise be fd 2, and its warning that
+    # accept failed (EMFILE) a write to a listening socket: EPIPE, SIGPIPE.
+    ( ulimit -n 16; exec "$STAGE_DIR/echo-server" -p 0 0<&- 1>&- 2>&- ) &
+    SERVER_PID=$!
+    PORT=
+    for i in $(seq 100); do
+        PORT=$(listen_port "$SERVER_PID")
+        [ -n "$PORT" ] && break
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ -z "$PORT" ]; then
+        rc=0
+        wait "$SERVER_PID" || rc=$?
+        SERVER_PID=
+        [ "$rc" -ne 77 ] || skip "io_uring is not available here"
+        echo "the server exited with $rc before listening" >&2
+        return 1
+    fi
+    client hold 30 1
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ ^echoed\ ([0-9]+)\ of\ 30\ at\ first,\ 30\ in\ the\ end$ ]]
+    [ "${BASH_REMATCH[1]}" -lt 30 ]
+    client check 5 1000
+    [ "$status" -eq 0 ]
+    stop_server TERM
+    [ "$SERVER_STATUS" -eq 0 ]
+}
+
 @test "echo-server: the summary counts connections served and bytes echoed" {
     start_server
     client sequential 10
