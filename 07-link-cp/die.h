@@ -9,6 +9,9 @@
  *   2   usage error              usage_error()
  *   77  io_uring not available   die_unavailable(), die_missing()
  *
+ * Every main() starts with std_fds_open(), so that diagnostics really go
+ * to stderr.
+ *
  * io_uring never uses errno: system call wrappers return -errno, and a
  * completion carries -errno in cqe->res.  So every helper here also comes
  * in a form that takes the error number explicitly.
@@ -17,10 +20,13 @@
 #define DIE_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EXIT_USAGE 2
 #define EXIT_UNAVAILABLE 77
@@ -85,6 +91,31 @@ usage_error(const char *fmt, ...)
     exit(EXIT_USAGE);
 }
 
+// Call first thing in main().  A program started with fd 0, 1 or 2
+// closed (`prog 2>&-`, or by a careless parent) would hand that number to
+// the next file it opens: its ring, a socket, DST.  Its messages to
+// stderr would then go into that file, or into a client's connection,
+// where a send to a peer that is gone raises SIGPIPE.  So open /dev/null
+// in each closed place, with the opposite access mode (gnulib's stdopen()
+// does the same): writing to a closed stdout or stderr, or reading a
+// closed stdin, still fails with EBADF, as it would had it stayed closed.
+// Returns which of them were closed (bit n for fd n), for a program that
+// cannot do without one.
+static inline unsigned std_fds_open(void)
+{
+    unsigned closed = 0;
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        closed |= 1u << fd;
+        // open() takes the lowest free number: fd, since those below it
+        // are open by now.
+        if (open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY) < 0)
+            die("open /dev/null in place of closed fd %d", fd);
+    }
+    return closed;
+}
+
 // Parse a whole decimal number in [min, max], or return -1.  Rejects
 // empty strings, signs, spaces and trailing junk, which strtoul accepts.
 static inline long long parse_count(const char *s, unsigned long long min,
@@ -98,6 +129,61 @@ static inline long long parse_count(const char *s, unsigned long long min,
     if (errno || *end || v < min || v > max)
         return -1;
     return (long long)v;
+}
+
+// The number in /proc/sys/kernel/NAME, or dflt if it cannot be read
+// (a kernel before 6.6 has no io_uring_disabled).
+static inline long long read_sysctl(const char *name, long long dflt)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+    FILE *f = fopen(path, "r");
+    long long v = dflt;
+    if (f) {
+        if (fscanf(f, "%lld", &v) != 1)
+            v = dflt;
+        fclose(f);
+    }
+    return v;
+}
+
+// Would kernel.io_uring_disabled = 1 let us through?  It lets in a
+// process with CAP_SYS_ADMIN (as capable() sees it: in the initial user
+// namespace, so not a container's root) or one in kernel.io_uring_group
+// (io_uring_allowed() in io_uring/io_uring.c, 6.6+).  The effective
+// capabilities are the CapEff mask of /proc/self/status.
+static inline bool io_uring_exempt(void)
+{
+    bool admin = false, init_ns = false;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        unsigned long long caps;
+        if (sscanf(line, "CapEff: %llx", &caps) == 1)
+            admin = caps >> 21 & 1; // CAP_SYS_ADMIN is capability 21
+    }
+    if (f)
+        fclose(f);
+    // The initial user namespace maps every uid to itself.
+    unsigned long long inside, outside, count;
+    f = fopen("/proc/self/uid_map", "r");
+    if (f && fscanf(f, "%llu %llu %llu", &inside, &outside, &count) == 3)
+        init_ns = inside == 0 && outside == 0 && count == 4294967295ULL;
+    if (f)
+        fclose(f);
+    if (admin && init_ns)
+        return true;
+    long long group = read_sysctl("io_uring_group", -1);
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    if (group < 0)
+        return false;
+    if ((gid_t)group == getegid())
+        return true;
+    for (int i = 0; i < n; i++)
+        if (groups[i] == (gid_t)group)
+            return true;
+    return false;
 }
 
 // io_uring_setup failed with err.  ENOSYS and EPERM mean "io_uring is not
@@ -119,43 +205,45 @@ __attribute__((noreturn)) static inline void die_unavailable(int err,
                 "sandbox.\n");
         exit(EXIT_UNAVAILABLE);
     }
-    // EPERM has two usual causes.  The sysctl (Linux 6.6+) is readable, so
-    // check it first; if it allows io_uring, a seccomp filter is the rest.
-    int disabled = 0;
-    FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r");
-    if (f) {
-        if (fscanf(f, "%d", &disabled) != 1)
-            disabled = 0;
-        fclose(f);
-    }
-    if (disabled)
+    // EPERM has two usual causes.  The sysctl (Linux 6.6+) is readable:
+    // 0 allows everyone, 1 only CAP_SYS_ADMIN and kernel.io_uring_group,
+    // 2 nobody.  If it lets us through, a seccomp filter (or a security
+    // module: newer kernels also ask the LSM hook security_uring_allowed)
+    // is the rest.
+    long long disabled = read_sysctl("io_uring_disabled", 0);
+    if (disabled == 2 || (disabled == 1 && !io_uring_exempt()))
         fprintf(stderr,
-                "  The sysctl kernel.io_uring_disabled is %d (1: only "
-                "members of kernel.io_uring_group,\n"
-                "  2: nobody).  As root: sysctl -w "
+                "  The sysctl kernel.io_uring_disabled is %lld (1: only "
+                "CAP_SYS_ADMIN and members of\n"
+                "  kernel.io_uring_group, 2: nobody).  As root: sysctl -w "
                 "kernel.io_uring_disabled=0\n",
                 disabled);
     else
         fprintf(stderr,
-                "  kernel.io_uring_disabled allows it, so a seccomp filter "
-                "refused the call:\n"
-                "  Docker's default profile does.  Run the container with "
-                "a profile that allows\n"
+                "  kernel.io_uring_disabled %s.\n"
+                "  So a seccomp filter (Docker's default profile has one) "
+                "or a security module\n"
+                "  refused the call.  Run the container with a profile "
+                "that allows\n"
                 "  io_uring_setup, io_uring_enter and io_uring_register, "
-                "or run outside it.\n");
+                "or run outside it.\n",
+                disabled == 1 ? "is 1, which lets this process in"
+                              : "allows io_uring");
     exit(EXIT_UNAVAILABLE);
 }
 
 // The kernel has io_uring, but not a feature or opcode this program needs
 // (found with the IORING_FEAT_* bits or IORING_REGISTER_PROBE, never by
 // parsing uname).  Name it and the release that brought it; exit 77.
+// (The parameter is not called "linux": gcc and clang predefine that
+// name as a macro, 1, unless given a strict -std=c11.)
 __attribute__((noreturn)) static inline void die_missing(const char *what,
-                                                          const char *linux)
+                                                          const char *since)
 {
     warn_err(0,
              "io_uring is not available here: this kernel lacks %s "
              "(Linux %s and newer have it)",
-             what, linux);
+             what, since);
     exit(EXIT_UNAVAILABLE);
 }
 

@@ -89,23 +89,24 @@ struct cp {
     bool dst_stream;      // DST is not a regular file: in order
     off_t next_off;       // offset of the next new read
     off_t write_off;      // stream DST: offset of the next write
-    off_t eof;            // end of SRC once a read found it, or -1
+    off_t eof;            // where SRC ends, once a read found it, or -1
+    off_t hole;           // first byte of DST a dropped block left, or -1
+    off_t dst_size;       // end of the furthest write that landed
     unsigned reading;     // reads in flight
     bool writing;         // stream DST: a write is in flight
     struct block *blocks; // depth of them
     unsigned in_flight;   // SQEs whose CQE has not arrived
-    int err;              // first failure: stop, drain, exit 1
-    const char *err_what; // "read" or "write"
+    int err;              // a write failed: stop, drain, exit 1
+    const char *err_what; // what failed on DST: "write"
+    int read_err;         // a read failed at eof: finish below it, exit 1
     bool cancelled;
     unsigned delay_ms;       // CP_DELAY_FIRST: delay block 0's read
     unsigned long submitted; // requests so far: the next sequence number
     unsigned long completed, reordered;
     unsigned long cqes, chains, broken; // -v: CQEs reaped, chains, broken
-    off_t cut;  // DST must end here or before: where SRC's data ended,
-                // or the first byte that was not copied
-    off_t high; // regular DST: the end of the furthest write
     unsigned long timeout_req; // sequence number of the timeout
     bool timeout_pending;      // the timeout is in flight
+    bool delay_removed;        // a TIMEOUT_REMOVE for it was queued
     struct timespec start;
 };
 
@@ -185,7 +186,7 @@ static void open_src(struct cp *c)
     c->src_size = st.st_size;
     c->src_mode = st.st_mode & 0777;
     c->eof = -1;
-    c->cut = (off_t)LLONG_MAX;
+    c->hole = -1;
 }
 
 // DST may be a directory: then the copy goes into it, under SRC's name.
@@ -245,23 +246,45 @@ static void setup(struct cp *c)
                           "CQE too");
 }
 
-// Open DST as cp(1) does: create it with SRC's permission bits (the
-// kernel takes the umask off), or truncate it and keep its mode.
+// Open DST as cp(1) does: truncate it and keep its mode, or create it
+// with SRC's permission bits (the kernel takes the umask off).  A symlink
+// to a file is followed, but a dangling one is refused, as cp(1) refuses
+// it: a link planted in /tmp would have us create a file wherever it
+// points.  Without a race between a check and the open: open without
+// O_CREAT first (ENOENT: nothing there, or a dangling link), then create
+// with O_CREAT | O_EXCL, which never follows a symlink (EEXIST: one is
+// there; or a file appeared meanwhile, and we go round again).
 // O_NONBLOCK only for the open itself: a FIFO with no reader fails with
 // ENXIO instead of hanging here.  DST that is not a regular file (a FIFO,
 // /dev/null) has no offsets: its blocks are written in order, one at a time.
 static void open_dst(struct cp *c)
 {
-    c->dst_fd =
-        open(c->dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK,
-             c->src_mode);
-    if (c->dst_fd < 0 && errno == ENXIO)
-        die("open %s (a FIFO that nobody reads)", c->dst);
-    if (c->dst_fd < 0)
-        die("open %s", c->dst);
-    int flags = fcntl(c->dst_fd, F_GETFL);
+    int flags = O_WRONLY | O_TRUNC | O_CLOEXEC | O_NONBLOCK;
     struct stat st;
-    if (flags < 0 || fcntl(c->dst_fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+    for (;;) {
+        c->dst_fd = open(c->dst, flags);
+        if (c->dst_fd >= 0 || errno != ENOENT)
+            break;
+        c->dst_fd = open(c->dst, flags | O_CREAT | O_EXCL, c->src_mode);
+        if (c->dst_fd >= 0 || errno != EEXIST)
+            break;
+        if (lstat(c->dst, &st) == 0 && S_ISLNK(st.st_mode) &&
+            stat(c->dst, &st) < 0 && errno == ENOENT)
+            die_err(0, "not writing through dangling symlink %s", c->dst);
+    }
+    // ENXIO: a FIFO with no reader, or a UNIX socket (open(2) cannot open
+    // one), or a device file with no device behind it.  Say which.
+    if (c->dst_fd < 0) {
+        int err = errno;
+        const char *why = "";
+        if (err == ENXIO && stat(c->dst, &st) == 0)
+            why = S_ISFIFO(st.st_mode)   ? " (a FIFO that nobody reads)"
+                  : S_ISSOCK(st.st_mode) ? " (a socket: open(2) cannot open one)"
+                                         : "";
+        die_err(err, "open %s%s", c->dst, why);
+    }
+    int fl = fcntl(c->dst_fd, F_GETFL);
+    if (fl < 0 || fcntl(c->dst_fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
         fstat(c->dst_fd, &st) < 0)
         die("%s", c->dst);
     c->dst_stream = !S_ISREG(st.st_mode);
@@ -288,6 +311,12 @@ log_event(struct cp *c, const char *fmt, ...)
 
 // The next free SQE, counted as in flight.  A full SQ is submitted first
 // (without waiting): the kernel consumes SQEs as it submits them.
+// ring_submit() returns with the SQ still full only when the kernel wants
+// a full CQ reaped first, and ours (twice the SQ) never fills: four
+// requests per block (a read, a write, their deadlines), the delay and
+// two cancellations per block are fewer.  So each turn of this loop makes
+// room, or ring_submit() waits out a refusal, or gives up after a second:
+// never a spin, even when called while reaping.  reserve() likewise.
 static struct io_uring_sqe *get_sqe(struct cp *c)
 {
     struct io_uring_sqe *sqe;
@@ -513,23 +542,24 @@ static void queue_waiting_write(struct cp *c)
             queue_write(c, &c->blocks[i]);
 }
 
-// Block b will not be finished: its bytes from off + written on were not
-// copied, so DST must end there at the latest (finish() cuts it back).
-static void give_up(struct cp *c, struct block *b)
-{
-    if (b->off + (off_t)b->written < c->cut)
-        c->cut = b->off + (off_t)b->written;
-}
-
-// The first failure ends the copy: no new requests; main() cancels the
-// ones in flight and waits for them before exiting.
-static void fail(struct cp *c, struct block *b, int err, const char *what)
+// A write failed: that ends the copy.  No new requests; main() cancels
+// the ones in flight and waits for them before exiting.
+static void fail(struct cp *c, int err, const char *what)
 {
     if (!c->err) {
         c->err = err;
         c->err_what = what;
     }
-    give_up(c, b);
+}
+
+// After a failure, block b is given up unfinished: DST holds SRC's bytes
+// only below the first byte of b that was not written.  trim_dst() cuts
+// DST back to there, so that what is left is a plain prefix of SRC.
+static void drop(struct cp *c, struct block *b)
+{
+    off_t at = b->off + (off_t)b->written;
+    if (c->hole < 0 || at < c->hole)
+        c->hole = at;
 }
 
 // A read of block b completed with res: bytes read, 0 at EOF, or -errno.
@@ -538,37 +568,39 @@ static void read_done(struct cp *c, struct block *b, int res)
     c->reading--;
     b->state = IDLE;
     if (c->err) {
-        give_up(c, b);
+        drop(c, b);
         return;
     }
     if (res == -EAGAIN || res == -EINTR) {
         queue_read(c, b);
         return;
     }
-    if (res < 0) {
-        fail(c, b, -res, "read");
-        return;
-    }
-    // EOF at off + len; blocks that read ahead past it hold nothing.  If
-    // SRC shrank while we copied, blocks past its new end may have been
-    // written already: DST is cut back to it at the end.
-    if (res == 0 && (c->eof < 0 || b->off + (off_t)b->len < c->eof))
-        c->eof = b->off + (off_t)b->len;
-    if (c->eof >= 0 && c->eof < c->cut)
-        c->cut = c->eof;
+    // A block that read ahead past the end of SRC holds nothing that is
+    // SRC's (if SRC shrank, it holds bytes SRC no longer has): drop it.
     if (c->eof >= 0 && b->off >= c->eof)
         return;
+    // SRC ends at off + len: at a read of 0 bytes, or at a failed read
+    // (cp(1), which reads in order, has then written everything before it
+    // and nothing after it; finish() reports the error).  Blocks past it
+    // are all dropped, so this end is lower than any found before.
+    if (res <= 0) {
+        c->eof = b->off + (off_t)b->len;
+        if (res < 0)
+            c->read_err = -res;
+        if (b->len > 0)
+            queue_write(c, b);
+        return;
+    }
     b->len += (size_t)res;
     if (!c->src_seekable)
         c->next_off = b->off + (off_t)b->len;
     // A short read of a regular file: read the rest at off + len (a 0
     // there is EOF).  A stream's short read is just what was there.
-    if (res > 0 && c->src_seekable && b->len < c->bytes) {
+    if (c->src_seekable && b->len < c->bytes) {
         queue_read(c, b);
         return;
     }
-    if (b->len > 0)
-        queue_write(c, b);
+    queue_write(c, b);
 }
 
 // A write of block b completed with res: bytes written, or -errno.
@@ -576,13 +608,14 @@ static void write_done(struct cp *c, struct block *b, int res)
 {
     c->writing = false;
     b->state = IDLE;
-    if (res > 0)
+    if (res > 0) {
         b->written += (size_t)res;
-    if (!c->dst_stream && b->off + (off_t)b->written > c->high)
-        c->high = b->off + (off_t)b->written;
+        if (b->off + (off_t)b->written > c->dst_size)
+            c->dst_size = b->off + (off_t)b->written;
+    }
     if (c->err) {
         if (b->written < b->len)
-            give_up(c, b);
+            drop(c, b);
         return;
     }
     if (res == -EAGAIN || res == -EINTR) {
@@ -590,7 +623,8 @@ static void write_done(struct cp *c, struct block *b, int res)
         return;
     }
     if (res <= 0) {
-        fail(c, b, res < 0 ? -res : ENOSPC, "write");
+        fail(c, res < 0 ? -res : ENOSPC, "write");
+        drop(c, b);
         return;
     }
     // A short write (a full disk, a pipe): write the rest at off + written.
@@ -709,7 +743,7 @@ static void complete(struct cp *c, const struct io_uring_cqe *cqe)
         settled(c, b);
 }
 
-// The copy failed.  A read on a pipe or a write to a FIFO may never
+// A write failed.  A read on a pipe or a write to a FIFO may never
 // complete by itself: cancel everything in flight
 // (IORING_OP_ASYNC_CANCEL finds a request by its user_data).
 // One cancellation per read or write, found by user_data: cancelling the
@@ -731,6 +765,21 @@ static void cancel_all(struct cp *c)
     c->cancelled = true;
 }
 
+// After a failure the CP_DELAY_FIRST timeout only holds the end up (for
+// up to a minute).  The read hard-linked behind it has not started, and
+// a cancellation finds only requests that have: remove the timeout
+// (IORING_OP_TIMEOUT_REMOVE, 5.5+, finds it by user_data).  It completes
+// with -ECANCELED, and the hard link lets the read run at once: a read of
+// a regular file, which ends by itself.
+static void remove_delay(struct cp *c)
+{
+    struct io_uring_sqe *sqe = get_sqe(c);
+    sqe->opcode = IORING_OP_TIMEOUT_REMOVE;
+    sqe->addr = UD_TIMEOUT;
+    sqe->user_data = UD_CANCEL;
+    c->delay_removed = true;
+}
+
 // Submit what is queued, wait for at least one completion (something is
 // always in flight here), and handle every CQE that is ready.
 static void submit_and_reap(struct cp *c)
@@ -743,10 +792,27 @@ static void submit_and_reap(struct cp *c)
         complete(c, &cqe);
 }
 
-// Everything has come back.  Report, cut DST back to where SRC's data
-// ended (if SRC shrank, or a block failed, after later blocks were
-// written: no hole, nothing past the end), and close DST: close(2) is
-// where some filesystems (NFS) report a write that failed.
+// DST ends where SRC did, or where a failure left the first block
+// unfinished.  A block past that point may have been written already
+// (read ahead before SRC shrank, or before the failure): cut it off, so
+// that DST is a plain prefix of SRC, with no hole and nothing after it,
+// as cp(1) leaves it.  (A stream DST is written in order: nothing past
+// the end ever reaches it.)  ftruncate(2) itself, not through the ring:
+// IORING_OP_FTRUNCATE came only in Linux 6.9.
+static void trim_dst(struct cp *c)
+{
+    off_t end = c->eof;
+    if (c->hole >= 0 && (end < 0 || c->hole < end))
+        end = c->hole;
+    if (c->dst_stream || end < 0 || c->dst_size <= end)
+        return;
+    if (ftruncate(c->dst_fd, end) < 0)
+        die("truncate %s", c->dst);
+    c->dst_size = end;
+}
+
+// Everything has come back.  Report, cut DST back to its end, and close
+// it: close(2) is where some filesystems (NFS) report a write that failed.
 static int finish(struct cp *c)
 {
     if (c->verbose)
@@ -758,14 +824,14 @@ static int finish(struct cp *c)
                 program_invocation_short_name, c->submitted, c->completed,
                 c->reordered, program_invocation_short_name, c->cqes,
                 c->chains, c->broken, c->ring.enters);
-    if (c->high > c->cut && ftruncate(c->dst_fd, c->cut) < 0 && !c->err)
-        die("truncate %s", c->dst);
     ring_exit(&c->ring);
     free(c->blocks[0].buf);
     free(c->blocks);
+    trim_dst(c);
     if (c->err)
-        die_err(c->err, "%s %s", c->err_what,
-                c->err_what[0] == 'r' ? c->src : c->dst);
+        die_err(c->err, "%s %s", c->err_what, c->dst);
+    if (c->read_err)
+        die_err(c->read_err, "read %s", c->src);
     if (close(c->dst_fd) < 0)
         die("close %s", c->dst);
     free(c->dst_path);
@@ -774,6 +840,7 @@ static int finish(struct cp *c)
 
 int main(int argc, char **argv)
 {
+    std_fds_open();
     struct cp c = {0};
     parse_args(&c, argc, argv);
     open_src(&c);
@@ -781,12 +848,15 @@ int main(int argc, char **argv)
     setup(&c);
     open_dst(&c);
     // Keep up to DEPTH requests in flight until SRC is read and every
-    // block is written; after a failure, only wait for what is in flight.
+    // block below its end is written.  After a write failure, cancel what
+    // is in flight and wait for it; after a read failure, SRC ends there.
     for (;;) {
         if (!c.err)
             queue_reads(&c);
         else if (!c.cancelled)
             cancel_all(&c);
+        if ((c.err || c.read_err) && c.timeout_pending && !c.delay_removed)
+            remove_delay(&c);
         if (c.in_flight == 0)
             break;
         submit_and_reap(&c);

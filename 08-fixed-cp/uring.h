@@ -258,24 +258,37 @@ static inline int ring_enter(struct ring *r, unsigned to_submit,
 
 // Publish the queued SQEs, submit all of them, and, when wait_nr > 0,
 // return only once at least wait_nr CQEs are ready to reap.  The caller
-// must have at least wait_nr requests in flight (or this sleeps forever)
-// and wait_nr <= cq_entries (the kernel caps the wait there).
+// must have at least wait_nr requests queued, in flight or completed
+// (or this sleeps for ever), and wait_nr <= cq_entries (the kernel caps
+// the wait there).
 // Returns 0, or -errno.  It loops over the cases where io_uring_enter
 // returns early without saying so:
 //  - EINTR (a signal, or SIGSTOP/SIGCONT when a tracer attaches) is
 //    never restarted by the kernel, even with SA_RESTART;
 //  - a short submission (an SQE failed to prepare) skips the wait;
 //  - a signal during the wait is hidden behind the submit count.
-// EAGAIN and EBUSY mean the kernel is short of resources right now
-// (memory for requests; before 5.13 also a CQ backlog).  If CQEs are
-// ready we return 0, so the caller reaps them (which frees resources) and
-// calls again; what was not submitted stays queued.  With nothing to reap
-// we back off a millisecond and try again, as io_uring_enter(2) advises,
-// for up to a second before we pass the error up: giving up at once would
-// leave the requests already submitted in the kernel's hands.
+// EAGAIN and EBUSY mean the kernel took none of the SQEs, and
+// io_uring_enter(2) says of both: wait for some completions and try
+// again.  EAGAIN: it had no memory for a request.  Requests are freed as
+// they complete, not as their CQEs are reaped, so completions are what
+// help.  EBUSY (Linux 5.5 to 5.12 only; later kernels never refuse for
+// this): it holds CQEs that did not fit in the CQ and refuses every
+// submission until it can move them all in, so the CQ is full and only
+// reaping makes room.  An enter whose submission fell short neither waits
+// nor runs the completions that IORING_SETUP_DEFER_TASKRUN keeps for
+// later, so trying again at once could fail for ever.  Instead:
+//  - the CQ is full, or the caller waits and enough CQEs are ready:
+//    return 0 with the SQEs still queued.  The caller reaps, then calls
+//    again (so code that reaps must never wait here for room in the SQ);
+//  - otherwise pause 1 ms, enter with nothing to submit so that the
+//    completions that came meanwhile are run and posted (GETEVENTS with
+//    min_complete 0 returns at once), and try again; after a second of
+//    refusals, pass the error up.
+// Why not sleep in io_uring_enter until a completion comes?  The SQEs
+// just refused may be all the caller has: then none would ever come.
 static inline int ring_submit(struct ring *r, unsigned wait_nr)
 {
-    unsigned backoffs = 0;
+    unsigned refusals = 0;
     sq_publish(r);
     for (;;) {
         unsigned to_submit =
@@ -289,18 +302,18 @@ static inline int ring_submit(struct ring *r, unsigned wait_nr)
         unsigned min_complete = ready < wait_nr ? wait_nr : 0;
         unsigned flags = (min_complete || overflow) ? IORING_ENTER_GETEVENTS : 0;
         int ret = ring_enter(r, to_submit, min_complete, flags);
-        if (ret == -EINTR)
+        if (ret == -EINTR || ret >= 0)
             continue;
-        if (ret == -EAGAIN || ret == -EBUSY) {
-            if (cq_ready(r) > 0)
-                return 0;
-            if (backoffs++ < 1000) {
-                nanosleep(&(struct timespec){.tv_nsec = 1000000}, 0);
-                continue;
-            }
-        }
-        if (ret < 0)
+        if (ret != -EAGAIN && ret != -EBUSY)
             return ret;
+        ready = cq_ready(r);
+        if (ready == r->cq_entries || (wait_nr > 0 && ready >= wait_nr))
+            return 0;
+        if (++refusals > 1000)
+            return ret;
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, 0);
+        // Its own errors show in the next try, so they can be ignored.
+        ring_enter(r, 0, 0, IORING_ENTER_GETEVENTS);
     }
 }
 

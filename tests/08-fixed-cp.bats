@@ -732,6 +732,132 @@ direct_here() {
     [ "$broken" -ge 1 ]
 }
 
+@test "fixed-cp: DST a UNIX socket is named as one (open(2) fails with ENXIO there too), exit 1" {
+    command -v python3 >/dev/null || skip "python3 is not installed"
+    printf 'x\n' > src
+    python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("sock")'
+    run_stage fixed-cp src sock
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "fixed-cp: open sock (a socket: open(2) cannot open one): No such device or address" ]
+}
+
+@test "fixed-cp: DST a dangling symlink is refused as cp(1) refuses it, exit 1, and nothing is created through it" {
+    printf 'x\n' > src
+    mkdir d
+    ln -s target link
+    ln -s d/target link2
+    for dst in link link2; do
+        run_stage fixed-cp src "$dst"
+        [ "$status" -eq 1 ]
+        [ -z "$output" ]
+        [ "$stderr" = "fixed-cp: not writing through dangling symlink $dst" ]
+        [ ! -e target ] && [ ! -e d/target ]
+        [ -L "$dst" ]
+    done
+}
+
+@test "fixed-cp: DST a symlink to an existing file is followed: the file gets SRC's bytes and keeps its mode" {
+    head -c 300000 /dev/urandom > src
+    head -c 900000 /dev/urandom > target
+    chmod 604 target
+    ln -s target link
+    run_stage fixed-cp src link
+    [ "$status" -eq 0 ]
+    [ -L link ]
+    cmp src target
+    [ "$(stat -c %a target)" = 604 ]
+}
+
+@test "fixed-cp: SRC cut short while block 0 waits (CP_DELAY_FIRST): block 0's chain breaks, DST is the prefix SRC still had, no hole, nothing after it" {
+    head -c 1048576 /dev/urandom > src
+    cp src orig
+    # Block 0's chain waits 5 s behind its timeout; blocks 1 to 15 are read
+    # and written meanwhile.  Once they are, SRC is cut to 30000 bytes:
+    # block 0's read then gets 30000 bytes (a short read: its chain breaks)
+    # and finds the end of SRC there.
+    CP_DELAY_FIRST=5000 timeout 60 "$STAGE_DIR/fixed-cp" -v -q 4 -b 65536 src dst 2> log &
+    pid=$!
+    for i in $(seq 1000); do
+        [ "$(grep -c 'complete #[0-9]* write' log)" -ge 15 ] && break
+        kill -0 "$pid" 2> /dev/null || break
+        sleep 0.01
+    done
+    truncate -s 30000 src
+    if grep -qE '(complete|no CQE) +#1 read' log; then
+        kill "$pid"
+        skip "the machine was too slow: block 0 was read before SRC was cut"
+    fi
+    rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" -ne 77 ] || skip "io_uring is not available here: $(head -n 1 log)"
+    [ "$rc" -eq 0 ]
+    grep -q 'complete #1 read  block 0 res 30000: the chain is broken$' log
+    [ "$(stat -c %s dst)" -eq 30000 ]
+    cmp -n 30000 orig dst
+}
+
+@test "fixed-cp: a write failing while block 0 waits behind CP_DELAY_FIRST=60000 ends the copy at once; DST is a plain prefix of SRC" {
+    head -c 1048576 /dev/urandom > src
+    # ulimit -f 100: a write past 100 KiB fails with EFBIG (SIGXFSZ, which
+    # would kill the copy first, is ignored).  Blocks 1 to 3 are written
+    # meanwhile.
+    SECONDS=0
+    run_sh "trap '' XFSZ; ulimit -f 100; CP_DELAY_FIRST=60000 $(CP) -q 4 -b 65536 src dst"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "fixed-cp: write dst: File too large" ]
+    [ "$SECONDS" -lt 20 ]
+    # Once the delay is removed, block 0's chain runs: its write, linked to
+    # its read, lands too (04-cp never queues it).  Either way DST is a
+    # plain prefix of SRC: all that fits under the limit, or nothing.
+    size=$(stat -c %s dst)
+    [ "$size" -eq 102400 ] || [ "$size" -eq 0 ]
+    cmp -n "$size" src dst
+}
+
+@test "fixed-cp: a read that fails mid-file (faultfs --eio-at) breaks its chain; DST holds exactly the bytes before it, as cp(1) leaves it, exit 1" {
+    head -c 1000000 /dev/urandom > src
+    faultfs_mount mnt --source src --eio-at 300000
+    run_sh "$(CP) -v -q 4 -b 65536 mnt/data dst 2> log"
+    [ "$status" -eq 1 ]
+    tail -n 1 log | grep -qx 'fixed-cp: read mnt/data: Input/output error'
+    [ "$(stat -c %s dst)" -eq 300000 ]
+    cmp -n 300000 src dst
+    grep -Eq 'complete #[0-9]+ read  block [0-9] res 37856: the chain is broken' log
+    head -n -1 log > log2
+    check_log log2 4
+}
+
+@test "fixed-cp: a read error in the middle of SRC (faultfs --eio-at OFF:LEN) leaves in DST the bytes before it, as cp(1) does: no hole, nothing after it, exit 1" {
+    head -c 4194304 /dev/urandom > src
+    faultfs_mount mnt --source src --eio-at 300000:4096
+    run -1 cp mnt/data theirs
+    [ "$(stat -c %s theirs)" -eq 300000 ]
+    for args in "" "-q 1 -b 4096" "-q 16 -b 4096" "-q 4 -b 1000000" "-t 20000"; do
+        run_stage fixed-cp $args mnt/data dst
+        echo "$args: $status $(stat -c %s dst)"
+        [ "$status" -eq 1 ]
+        [ -z "$output" ]
+        [ "$stderr" = "fixed-cp: read mnt/data: Input/output error" ]
+        cmp theirs dst
+    done
+    # The same at once while block 0 waits behind a minute's delay: the
+    # error removes the timeout, and block 0's chain still runs.
+    CP_DELAY_FIRST=60000 run_stage fixed-cp -q 4 -b 65536 mnt/data dst
+    [ "$status" -eq 1 ]
+    cmp theirs dst
+}
+
+@test "fixed-cp: SRC that ends before its st_size says (faultfs --eof-at) is copied up to its end, as cp(1) copies it, exit 0" {
+    head -c 4194304 /dev/urandom > src
+    faultfs_mount mnt --source src --eof-at 1000000
+    for args in "" "-q 1 -b 4096" "-q 16 -b 4096" "-q 4 -b 1000000" "-t 20000"; do
+        run_stage fixed-cp $args mnt/data dst
+        [ "$status" -eq 0 ]
+        [ -z "$stderr" ]
+        cmp <(head -c 1000000 src) dst
+    done
+}
+
 # ---- Exercises (make grade STAGE=08-fixed-cp; left out of make test) ----
 
 # bats test_tags=exercise
