@@ -751,7 +751,7 @@ static void read_done(struct cp *c, struct block *b, int res)
     // -d: a read that ends off the alignment ended at the end of the file
     // (the rest could not even be asked for: its offset is unaligned).  Its
     // write must be a whole number of aligned blocks too: pad it with
-    // zeros, and finish() cuts DST back to the end of the file.
+    // zeros, and trim_dst() cuts DST back to the end of the file.
     bool tail = c->direct && b->len % c->align;
     if (tail) {
         c->eof = b->off + (off_t)b->len;
