@@ -11,7 +11,8 @@
 #                             the suite again against sanitizer builds
 #   make sanitize [STAGE=..]  ASan + UBSan + LSan builds, tested
 #   make whatsnew STAGE=..    diff -u against the stage before
-#   make exercise STAGE=..    write a starter copy into exercises/ (git-ignored)
+#   make exercise STAGE=.. [T=..] write a starter copy into exercises/ (git-ignored);
+#                             with T=3.1, a whole copy for that extend-it task
 #   make grade STAGE=.. [T=..] grade it: one line per test, then Score: N/M
 #   make docs | check-docs    refresh / verify the code quoted in docs/
 #   make html | check-html    the course as a web book in html/ | its links
@@ -132,7 +133,7 @@ bench:
 # by tools/exercise.py, so it never drifts from it.
 exercise:
 	@test -n '$(STAGE)' || { echo 'usage: make exercise STAGE=02-mmap-rings' >&2; exit 2; }
-	@$(PYTHON) tools/exercise.py start $(STAGE)
+	@$(PYTHON) tools/exercise.py start $(STAGE) '' '$(T)'
 
 grade: $(TEST_TOOLS)
 	@test -n '$(STAGE)' || { echo 'usage: make grade STAGE=02-mmap-rings [T=2.1]' >&2; exit 2; }

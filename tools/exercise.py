@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """exercise.py - classroom exercises generated from the stages themselves.
 
-  exercise.py start STAGE [DEST]   write the "build it yourself" starter of
-                                   STAGE: a copy of the stage with the bodies
-                                   of the functions its Makefile lists in
-                                   EXERCISE (FILE:FUNC ...) taken out
-  exercise.py grade STAGE [T]      build the student's copy and run the
-                                   stage's tests against it; one line per
-                                   test with its points, then Score: N/M
+  exercise.py start STAGE [DEST [T]]  write the "build it yourself" starter
+                                   of STAGE: a copy of the stage with the
+                                   bodies of the functions its Makefile lists
+                                   in EXERCISE (FILE:FUNC ...) taken out; for
+                                   an extend-it task T (3.1), the whole stage.
+                                   DEST (default exercises/STAGE) must not
+                                   exist yet, unless FORCE=1
+  exercise.py grade STAGE [T]      build the student's copy (with
+                                   tests/tools/grade-guard.c linked in first)
+                                   and run the stage's tests against it: one
+                                   line per test, OK, FAIL or SKIP (a skip
+                                   earns nothing), then Score: N/M, or
+                                   "Score: none" and exit 77 where this
+                                   machine cannot run every test
   exercise.py apply STAGE TASK DEST  copy STAGE to DEST and apply the
                                    reference solution solutions/STAGE/TASK.patch
 
@@ -150,8 +157,19 @@ def copy_stage(stage, dest):
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns(prog, "*.o"))
 
 
-def start(stage, dest=None):
+def start(stage, dest=None, task=None):
     dest = dest or os.path.join(EXERCISES, stage)
+    if os.path.exists(dest) and not os.environ.get("FORCE"):
+        sys.exit(f"exercise.py: {os.path.relpath(dest, ROOT)}/ exists already (your work?): "
+                 f"move it away first, or make exercise ... FORCE=1 to overwrite it")
+    if task and not task.endswith(".0"):
+        # An extend-it task starts from the whole stage.
+        if not os.path.exists(os.path.join(ROOT, "solutions", stage, task + ".patch")):
+            sys.exit(f"exercise.py: {stage} has no task {task}")
+        copy_stage(stage, dest)
+        print(f"exercise {task}: {os.path.relpath(dest, ROOT)}/ is your copy of {stage}, whole.\n"
+              f"Add what the task asks, then: make grade STAGE={stage} T={task}")
+        return
     spec = make_var(stage, "EXERCISE")
     if not spec:
         sys.exit(f"exercise.py: {stage} has no build-it-yourself exercise")
@@ -255,6 +273,9 @@ def grade(stage, task=None, root=EXERCISES):
     cmd = [bats, "--tap", "--filter-tags", tags, os.path.join(ROOT, "tests", stage + ".bats")]
     if task and not task.endswith(".0"):
         cmd[1:1] = ["--filter", re.escape(task)]
+    elif os.environ.get("GRADE_FILTER"):
+        # only the tests whose name matches (to re-run one test by hand)
+        cmd[1:1] = ["--filter", os.environ["GRADE_FILTER"]]
     # Its own session, so that whatever is left of it can be killed whole.
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
@@ -313,7 +334,8 @@ def grade(stage, task=None, root=EXERCISES):
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == "start":
-        start(argv[1], argv[2] if len(argv) > 2 else None)
+        start(argv[1], argv[2] if len(argv) > 2 and argv[2] else None,
+              argv[3] if len(argv) > 3 and argv[3] else None)
     elif len(argv) >= 2 and argv[0] == "grade":
         return grade(argv[1], argv[2] if len(argv) > 2 and argv[2] else None,
                      os.environ.get("GRADE_ROOT", EXERCISES))
