@@ -235,6 +235,33 @@ def find_bats():
 GRADE_LIMIT = int(os.environ.get("GRADE_LIMIT", "600"))
 
 
+def become_subreaper():
+    """Orphans of what we start are re-parented to us, not to init, so that
+    kill_orphans() finds a student's process even in a session of its own."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def kill_orphans():
+    """Kill and reap every child left (orphans re-parented to us)."""
+    me = os.getpid()
+    while True:
+        try:
+            with open(f"/proc/{me}/task/{me}/children") as f:
+                pids = [int(x) for x in f.read().split()]
+        except OSError:
+            pids = []
+        for pid in pids:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
 def grade(stage, task=None, root=EXERCISES):
     """Build and grade root/stage.  Prints one line per test (OK, FAIL or
     SKIP), then "Score: N/M".  Refuses to score (exit 77, "Score: none")
@@ -277,6 +304,7 @@ def grade(stage, task=None, root=EXERCISES):
         # only the tests whose name matches (to re-run one test by hand)
         cmd[1:1] = ["--filter", os.environ["GRADE_FILTER"]]
     # Its own session, so that whatever is left of it can be killed whole.
+    become_subreaper()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
     try:
@@ -291,6 +319,7 @@ def grade(stage, task=None, root=EXERCISES):
             os.killpg(p.pid, 9)
         except ProcessLookupError:
             pass
+        kill_orphans()
     score = total = 0
     current = None
     machine_skips = []
