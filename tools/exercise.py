@@ -294,8 +294,14 @@ def grade(stage, task=None, root=EXERCISES):
         tags = "exercise"
     else:
         tags = "!exercise"
-    timeout = int(os.environ.get("TEST_TIMEOUT", "30"))
+    # Each command of a test may take TEST_TIMEOUT s (15: a correct program
+    # needs well under one on a normal machine), an echo client waits
+    # ECHO_PATIENCE s for a byte of progress (3): a program that hangs or
+    # never answers costs each test seconds, not minutes.  A slow or emulated
+    # machine sets more: TEST_TIMEOUT=60 ECHO_PATIENCE=10 make grade ...
+    timeout = int(os.environ.get("TEST_TIMEOUT", "15"))
     env = dict(os.environ, URING_BIN_ROOT=root, TEST_TIMEOUT=str(timeout),
+               ECHO_PATIENCE=os.environ.get("ECHO_PATIENCE", "3"),
                BATS_TEST_TIMEOUT=os.environ.get("BATS_TEST_TIMEOUT", str(6 * timeout)))
     cmd = [bats, "--tap", "--filter-tags", tags, os.path.join(ROOT, "tests", stage + ".bats")]
     if task and not task.endswith(".0"):
