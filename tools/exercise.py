@@ -294,12 +294,13 @@ def grade(stage, task=None, root=EXERCISES):
         tags = "exercise"
     else:
         tags = "!exercise"
-    # Each command of a test may take TEST_TIMEOUT s (15: a correct program
-    # needs well under one on a normal machine), an echo client waits
-    # ECHO_PATIENCE s for a byte of progress (3): a program that hangs or
-    # never answers costs each test seconds, not minutes.  A slow or emulated
-    # machine sets more: TEST_TIMEOUT=60 ECHO_PATIENCE=10 make grade ...
-    timeout = int(os.environ.get("TEST_TIMEOUT", "15"))
+    # Each command of a test may take TEST_TIMEOUT s (30, as in make test: a
+    # correct program needs a few at most, even on a busy machine), and an
+    # echo client waits ECHO_PATIENCE s for a byte of progress (3, where
+    # make test waits 10): a server that never answers costs each test
+    # seconds, not minutes.  A slow or emulated machine sets more:
+    # TEST_TIMEOUT=120 ECHO_PATIENCE=10 make grade ...
+    timeout = int(os.environ.get("TEST_TIMEOUT", "30"))
     # (No BATS_TEST_TIMEOUT: bats 1.8's watchdog doubles the time of a run,
     # and tests/tools/bounded already ends every command of a test.)
     # Nothing of a bats run around this one (our own tests grade, too) may
