@@ -67,7 +67,7 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
     run_stage syscalls
     [ "$status" -eq 0 ]
     want=$(printf '#include <sys/syscall.h>\nio_uring_setup=__NR_io_uring_setup io_uring_enter=__NR_io_uring_enter io_uring_register=__NR_io_uring_register\n' |
-        cpp -P - | tail -n 1)
+        ${CC:-cc} -E -P -x c - | tail -n 1) # cc, not cpp: a clang-only machine has no cpp
     [ "$(value syscalls)" = "$want" ]
 }
 

@@ -295,7 +295,7 @@ same_as_cat_on_faultfs() {
     command -v setpriv > /dev/null || skip "setpriv is not installed"
     printf 'a\n' > a
     printf 'secret\n' > locked
-    chmod 600 locked
+    chmod 000 locked # unreadable to its owner too; root reads it anyway, hence nobody below
     chmod 755 .
     if [ "$(id -u)" -eq 0 ]; then
         chown 65534 a
@@ -456,9 +456,8 @@ teardown() {
 }
 
 @test "cat: memory does not grow with the input: max RSS under 8 MiB for 512 MiB" {
-    [ -x /usr/bin/time ] || skip "/usr/bin/time is not installed"
     truncate -s 512M big
-    run_sh "/usr/bin/time -f %M -o rss $(CAT) big > /dev/null"
+    run_sh "$(printf %q "$MAXRSS") rss $(CAT) big > /dev/null"
     [ "$status" -eq 0 ]
     echo "max RSS: $(cat rss) KiB"
     [ "$(cat rss)" -lt 8192 ]

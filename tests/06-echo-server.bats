@@ -164,7 +164,7 @@ summary() { sed -n "s/.* \([0-9]*\) $1.*/\1/p" server.err | tail -n 1; }
     start_server
     timeout "$BG_TIMEOUT" "$CLIENT" -p "$PORT" idle 20 > idle.out &
     BG_PIDS+=($!)
-    for i in $(seq 100); do grep -q ready idle.out && break; sleep 0.05; done
+    for i in $(seq 100); do grep -q ready idle.out && break; kill -0 "${BG_PIDS[-1]}" 2>/dev/null || break; sleep 0.05; done
     stop_server TERM
     [ "$SERVER_STATUS" -eq 0 ]
     wait "${BG_PIDS[0]}"
@@ -181,7 +181,7 @@ summary() { sed -n "s/.* \([0-9]*\) $1.*/\1/p" server.err | tail -n 1; }
     BG_PIDS+=($!)
     timeout "$BG_TIMEOUT" "$CLIENT" -p "$PORT" idle 5 > idle.out &
     BG_PIDS+=($!)
-    for i in $(seq 100); do grep -q ready idle.out && break; sleep 0.05; done
+    for i in $(seq 100); do grep -q ready idle.out && break; kill -0 "${BG_PIDS[-1]}" 2>/dev/null || break; sleep 0.05; done
     sleep 0.3
     stop_server INT
     [ "$SERVER_STATUS" -eq 0 ]
@@ -347,7 +347,7 @@ kernel_at_least() {
     [ "$status" -eq 0 ]
     timeout "$BG_TIMEOUT" "$CLIENT" -p "$PORT" idle 20 > idle.out &
     BG_PIDS+=($!)
-    for i in $(seq 100); do grep -q ready idle.out && break; sleep 0.05; done
+    for i in $(seq 100); do grep -q ready idle.out && break; kill -0 "${BG_PIDS[-1]}" 2>/dev/null || break; sleep 0.05; done
     stop_server TERM
     [ "$SERVER_STATUS" -eq 0 ]
     wait "${BG_PIDS[0]}"

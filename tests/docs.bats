@@ -86,3 +86,39 @@ PY
     python3 "$ROOT/tools/ring-diagram.py" < facts > again.svg
     diff -u "$ROOT/docs/img/ring-layout.svg" again.svg
 }
+
+@test "every stage builds with the README's own stand-alone command, with gcc and with clang" {
+    # The command as the README shows it, for 02: cc -D_GNU_SOURCE -o mmap-rings mmap-rings.c
+    cmd=$(tr '\n' ' ' < "$ROOT/README.md" | grep -o '`cc -D_GNU_SOURCE -o mmap-rings *mmap-rings\.c`' | tr -d '`')
+    [ -n "$cmd" ]
+    cd "$BATS_TEST_TMPDIR"
+    local cc built=0
+    for cc in gcc clang; do
+        command -v "$cc" > /dev/null || continue
+        for mk in "$ROOT"/[0-9][0-9]-*/Makefile; do
+            stage=$(dirname "$mk")
+            prog=$(sed -n 's/^PROG *= *//p' "$mk")
+            rm -rf src && cp -r "$stage" src && rm -f "src/$prog"
+            # the README's words, with this stage's program and this compiler
+            words=${cmd//mmap-rings/$prog}
+            (cd src && "$cc" ${words#cc }) || { echo "fails in $(basename "$stage"): $cc ${words#cc }"; false; }
+            [ -x "src/$prog" ]
+            built=$((built + 1))
+        done
+    done
+    [ "$built" -gt 0 ]
+    command -v clang > /dev/null || skip "clang is not installed (package clang): checked with gcc only"
+    command -v gcc > /dev/null || skip "gcc is not installed (package gcc): checked with clang only"
+}
+
+@test "docs: a command a chapter shows with files in /tmp runs in a folder of its own, leaving nothing in /tmp" {
+    name=uring-doccode-probe-$$-$RANDOM
+    python3 - "$ROOT/tools" "$name" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import doccode
+out = doccode.run("03-cat", f"echo hi > /tmp/{sys.argv[2]} && ls /tmp/{sys.argv[2]}")
+assert out == f"/tmp/{sys.argv[2]}\n", out
+PY
+    [ ! -e "/tmp/$name" ]
+}

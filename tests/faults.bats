@@ -286,7 +286,7 @@ summary_is() {
 
 @test "echo-server: a 1-entry ring (SQ of 1, CQ of 2) overflows its CQ and fills its SQ, and 100 clients still get their own bytes" {
     use 06-echo-server
-    command -v strace > /dev/null || skip "strace is not installed"
+    need_tool strace strace
     # The tracer leaves before the server exits, so LeakSanitizer can run.
     ECHO_SERVER_ENTRIES=1 start_server
     timeout 60 strace -qq -p "$SERVER_PID" -e trace=io_uring_enter -o trace &
@@ -476,7 +476,7 @@ copy_eintr() {
 
 @test "echo-server: SIGSTOP/SIGCONT bursts, ignored signals and a tracer coming and going during a session lose no byte; SIGTERM still ends it" {
     use 06-echo-server
-    command -v strace > /dev/null || skip "strace is not installed"
+    need_tool strace strace
     ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 start_server
     echo "$SERVER_PID" > pid
     POKE_UNTIL=done $POKE pid STOP CONT WINCH CHLD URG trace > rounds &
@@ -498,7 +498,7 @@ copy_eintr() {
 # traced_server INJECT: start the server under strace -e inject=INJECT,
 # tracing io_uring_enter (and the system calls in $TRACE_TOO, if set).
 traced_server() {
-    command -v strace > /dev/null || skip "strace is not installed"
+    need_tool strace strace
     [ -x "$CLIENT" ] || { echo "echo-client was not built" >&2; return 1; }
     ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 \
         strace -qq -o trace -e trace=io_uring_enter${TRACE_TOO:+,$TRACE_TOO} -e inject="$1" \

@@ -31,6 +31,7 @@ import difflib
 import os
 import re
 import subprocess
+import tempfile
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -101,10 +102,16 @@ def parse_output(arg):
 
 
 def run(folder, cmd):
-    p = subprocess.run(["bash", "-c", cmd], cwd=os.path.join(ROOT, folder),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=60)
-    return p.stdout
+    # A chapter may show files in /tmp (cp ... /tmp/cp-demo): the command
+    # runs with a private folder of its own in place of /tmp, so that it
+    # leaves nothing behind and never meets another user's files there.
+    with tempfile.TemporaryDirectory() as tmp:
+        p = subprocess.run(["bash", "-c", cmd.replace("/tmp/", tmp + "/")],
+                           cwd=os.path.join(ROOT, folder),
+                           env=dict(os.environ, TMPDIR=tmp),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=60)
+    return p.stdout.replace(tmp + "/", "/tmp/")
 
 
 def render_output(arg):

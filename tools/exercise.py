@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """exercise.py - classroom exercises generated from the stages themselves.
 
-  exercise.py start STAGE [DEST]   write the "build it yourself" starter of
-                                   STAGE: a copy of the stage with the bodies
-                                   of the functions its Makefile lists in
-                                   EXERCISE (FILE:FUNC ...) taken out
-  exercise.py grade STAGE [T]      build the student's copy and run the
-                                   stage's tests against it; one line per
-                                   test with its points, then Score: N/M
+  exercise.py start STAGE [DEST [T]]  write the "build it yourself" starter
+                                   of STAGE: a copy of the stage with the
+                                   bodies of the functions its Makefile lists
+                                   in EXERCISE (FILE:FUNC ...) taken out; for
+                                   an extend-it task T (3.1), the whole stage.
+                                   DEST (default exercises/STAGE) must not
+                                   exist yet, unless FORCE=1
+  exercise.py grade STAGE [T]      build the student's copy (with
+                                   tests/tools/grade-guard.c linked in first)
+                                   and run the stage's tests against it: one
+                                   line per test, OK, FAIL or SKIP (a skip
+                                   earns nothing), then Score: N/M, or
+                                   "Score: none" and exit 77 where this
+                                   machine cannot run every test
   exercise.py apply STAGE TASK DEST  copy STAGE to DEST and apply the
                                    reference solution solutions/STAGE/TASK.patch
 
@@ -150,8 +157,19 @@ def copy_stage(stage, dest):
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns(prog, "*.o"))
 
 
-def start(stage, dest=None):
+def start(stage, dest=None, task=None):
     dest = dest or os.path.join(EXERCISES, stage)
+    if os.path.exists(dest) and not os.environ.get("FORCE"):
+        sys.exit(f"exercise.py: {os.path.relpath(dest, ROOT)}/ exists already (your work?): "
+                 f"move it away first, or make exercise ... FORCE=1 to overwrite it")
+    if task and not task.endswith(".0"):
+        # An extend-it task starts from the whole stage.
+        if not os.path.exists(os.path.join(ROOT, "solutions", stage, task + ".patch")):
+            sys.exit(f"exercise.py: {stage} has no task {task}")
+        copy_stage(stage, dest)
+        print(f"exercise {task}: {os.path.relpath(dest, ROOT)}/ is your copy of {stage}, whole.\n"
+              f"Add what the task asks, then: make grade STAGE={stage} T={task}")
+        return
     spec = make_var(stage, "EXERCISE")
     if not spec:
         sys.exit(f"exercise.py: {stage} has no build-it-yourself exercise")
@@ -176,52 +194,189 @@ def apply(stage, task, dest):
     subprocess.run(["patch", "-s", "-p1", "-d", dest, "-i", patch], check=True)
 
 
+def io_uring_here():
+    """None if io_uring works on this machine, else why not (one line).
+
+    Asked of the kernel directly (io_uring_setup is 425 on every
+    architecture), not of the student's program: a program that exits 77
+    where io_uring works has its tests shown as SKIP, earning nothing."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    params = ctypes.create_string_buffer(120)  # struct io_uring_params
+    fd = libc.syscall(425, 1, params)
+    if fd >= 0:
+        os.close(fd)
+        return None
+    err = ctypes.get_errno()
+    if err == 38:  # ENOSYS
+        return "io_uring_setup: ENOSYS: this kernel has no io_uring (Linux 5.6+ needed)"
+    if err == 1:  # EPERM
+        try:
+            with open("/proc/sys/kernel/io_uring_disabled") as f:
+                if f.read().strip() not in ("", "0"):
+                    return "io_uring_setup: EPERM: the sysctl kernel.io_uring_disabled forbids it"
+        except OSError:
+            pass
+        return ("io_uring_setup: EPERM: a seccomp filter forbids it (Docker's default "
+                "profile does: grade outside it, or with a profile that allows io_uring)")
+    return f"io_uring_setup: {os.strerror(err)}"
+
+
+def find_bats():
+    p = subprocess.run([os.path.join(ROOT, "tools/bats/find-bats")],
+                       stdout=subprocess.PIPE, text=True)
+    if p.returncode:
+        sys.exit(3)  # find-bats said why
+    return p.stdout.strip()
+
+
+# How long one grading may take in all, and each test: bounds that say
+# "hung", never speed limits (a correct solution takes seconds).
+GRADE_LIMIT = int(os.environ.get("GRADE_LIMIT", "600"))
+
+
+def become_subreaper():
+    """Orphans of what we start are re-parented to us, not to init, so that
+    kill_orphans() finds a student's process even in a session of its own."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def kill_orphans():
+    """Kill and reap every child left (orphans re-parented to us)."""
+    me = os.getpid()
+    while True:
+        try:
+            with open(f"/proc/{me}/task/{me}/children") as f:
+                pids = [int(x) for x in f.read().split()]
+        except OSError:
+            pids = []
+        for pid in pids:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
 def grade(stage, task=None, root=EXERCISES):
+    """Build and grade root/stage.  Prints one line per test (OK, FAIL or
+    SKIP), then "Score: N/M".  Refuses to score (exit 77, "Score: none")
+    where the machine cannot run every test: io_uring unavailable, or a
+    test skipped for want of a tool or a machine feature.  A skip the
+    student's program caused (exit 77 where io_uring works) earns nothing."""
     folder = os.path.join(root, stage)
     if not os.path.isdir(folder):
         sys.exit(f"exercise.py: no {os.path.relpath(folder, ROOT)}/ yet: "
                  f"run make exercise STAGE={stage} first")
+    why = io_uring_here()
+    if why:
+        print(f"make grade: io_uring is not available on this machine, so no test of "
+              f"{stage} can run: {why}\nScore: none (grade on a machine where io_uring works)")
+        return 77
     prog = make_var(stage, "PROG")
+    # The grade guard goes in first: before main() it forbids running
+    # another program and moving data without the ring.
     build = subprocess.run(
         ["cc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-g", "-Wall", "-Wextra",
-         "-o", os.path.join(folder, prog), os.path.join(folder, prog + ".c")],
+         f"-DGUARD_STAGE={int(stage[:2])}", "-o", os.path.join(folder, prog),
+         os.path.join(ROOT, "tests/tools/grade-guard.c"), os.path.join(folder, prog + ".c")],
         capture_output=True, text=True)
     if build.returncode:
         print(build.stderr, end="")
         print(f"== build of {prog} == FAIL\nScore: 0/?")
         return 1
-    bats = subprocess.run([os.path.join(ROOT, "tools/bats/find-bats")],
-                          capture_output=True, text=True).stdout.strip() or "bats"
+    bats = find_bats()
     if task and not task.endswith(".0"):
         tags = "exercise"
     else:
         tags = "!exercise"
-    env = dict(os.environ, URING_BIN_ROOT=root)
+    # Each command of a test may take TEST_TIMEOUT s (30, as in make test: a
+    # correct program needs a few at most, even on a busy machine), and an
+    # echo client waits ECHO_PATIENCE s for a byte of progress (3, where
+    # make test waits 10): a server that never answers costs each test
+    # seconds, not minutes.  A slow or emulated machine sets more:
+    # TEST_TIMEOUT=120 ECHO_PATIENCE=10 make grade ...
+    timeout = int(os.environ.get("TEST_TIMEOUT", "30"))
+    # (No BATS_TEST_TIMEOUT: bats 1.8's watchdog doubles the time of a run,
+    # and tests/tools/bounded already ends every command of a test.)
+    # Nothing of a bats run around this one (our own tests grade, too) may
+    # reach this one: its BATS_* variables would be taken as its own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BATS_")}
+    env.update(URING_BIN_ROOT=root, TEST_TIMEOUT=str(timeout),
+               ECHO_PATIENCE=os.environ.get("ECHO_PATIENCE", "3"))
     cmd = [bats, "--tap", "--filter-tags", tags, os.path.join(ROOT, "tests", stage + ".bats")]
     if task and not task.endswith(".0"):
         cmd[1:1] = ["--filter", re.escape(task)]
-    tap = subprocess.run(cmd, capture_output=True, text=True, env=env).stdout
+    elif os.environ.get("GRADE_FILTER"):
+        # only the tests whose name matches (to re-run one test by hand)
+        cmd[1:1] = ["--filter", os.environ["GRADE_FILTER"]]
+    # Its own session, so that whatever is left of it can be killed whole.
+    become_subreaper()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
+    try:
+        tap, errors = p.communicate(timeout=GRADE_LIMIT)
+        hung = False
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, 9)
+        tap, errors = p.communicate()
+        hung = True
+    finally:
+        try:
+            os.killpg(p.pid, 9)
+        except ProcessLookupError:
+            pass
+        kill_orphans()
     score = total = 0
     current = None
+    machine_skips = []
     for line in tap.split("\n"):
-        m = re.match(r"^(not ok|ok) \d+ (.*?)(?: # skip.*)?$", line)
+        m = re.match(r"^(not ok|ok) \d+ (.*?)(?: # skip ?(.*))?$", line)
         if m:
-            ok, name = m.group(1) == "ok", m.group(2)
+            ok, name, reason = m.group(1) == "ok", m.group(2), m.group(3)
+            skipped = ok and line.split(" # skip", 1)[1:] != []
             pts = re.match(r"^\[(\d+)\]", name)
             pts = int(pts.group(1)) if pts else 1
             total += pts
-            score += pts if ok else 0
-            print(f"== {name} == {'OK' if ok else 'FAIL'}")
+            if skipped:
+                reason = reason or "no reason given"
+                print(f"== {name} == SKIP ({reason})")
+                # io_uring works here (checked above): a program that says
+                # otherwise skipped its own test.  Any other skip is this
+                # machine's: a missing tool, no ::1, a small ulimit -l.
+                if not reason.startswith("io_uring is not available here"):
+                    machine_skips.append(reason)
+            else:
+                score += pts if ok else 0
+                print(f"== {name} == {'OK' if ok else 'FAIL'}")
             current = not ok
         elif current and line.startswith("#"):
             print("    " + line.lstrip("# "))
+    if hung:
+        print(f"Score: none (the tests did not finish in {GRADE_LIMIT} s: killed; GRADE_LIMIT sets it)")
+        return 1
+    if total == 0:
+        print("\n".join(errors.strip().split("\n")[-5:]))
+        print("Score: none (no test ran: is the task number right?)")
+        return 1
+    if machine_skips:
+        pkgs = sorted(set(re.findall(r"\(package ([\w.+-]+)\)", " ".join(machine_skips))))
+        fix = f"; apt-get install {' '.join(pkgs)}, then grade again" if pkgs else ""
+        reasons = "; ".join(sorted(set(machine_skips)))
+        print(f"Score: none ({len(machine_skips)} tests cannot run on this machine: {reasons}{fix})")
+        return 77
     print(f"Score: {score}/{total}")
     return 0
 
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == "start":
-        start(argv[1], argv[2] if len(argv) > 2 else None)
+        start(argv[1], argv[2] if len(argv) > 2 and argv[2] else None,
+              argv[3] if len(argv) > 3 and argv[3] else None)
     elif len(argv) >= 2 and argv[0] == "grade":
         return grade(argv[1], argv[2] if len(argv) > 2 and argv[2] else None,
                      os.environ.get("GRADE_ROOT", EXERCISES))

@@ -153,7 +153,13 @@ function makeMarkdown({ html, slugger }) {
         const tok = tokens[idx];
         const url = tok.attrGet('src');
         if (url && env.out) tok.attrSet('src', linkTarget(url, env, true));
-        return image(tokens, idx, options, env, self);
+        // A figure fits the column, which makes a wide one small (a phone
+        // shrinks ring-layout.svg to a third): it is also a link to the
+        // figure alone, at full size, where the browser zooms.
+        const src = md.utils.escapeHtml(tok.attrGet('src') || '');
+        return `<a class="figure" href="${src}" title="Open the figure at full size">` +
+            image(tokens, idx, options, env, self) +
+            `<span class="figure-hint">open at full size</span></a>`;
     };
     return md;
 }
