@@ -17,8 +17,8 @@
  *   - no fd juggling that would get around that: dup, dup2, dup3,
  *     fcntl(F_DUPFD, F_DUPFD_CLOEXEC), close(1), close(2), close_range.
  *
- * The stages' own code needs none of these, except: 06-echo-server reads
- * its signalfd (read of exactly one struct signalfd_siginfo, 128 bytes, is
+ * The stages' own code needs none of these, except: 06-echo-server (and
+ * 09-multishot-echo, its copy) reads its signalfd (read of exactly one struct signalfd_siginfo, 128 bytes, is
  * allowed there); 05-sqpoll reads /proc/self/task/TID/comm to find its
  * poller (read is allowed there: its tasks are about the poller, and DST
  * can still be written only through the ring); and die.h reads /proc/sys/kernel/io_uring_disabled
@@ -149,7 +149,7 @@ static void guard(void)
         FORBID(SYS_execve),
         FORBID(SYS_execveat),
         // Reading data without the ring.
-#if GUARD_STAGE == 6
+#if GUARD_STAGE == 6 || GUARD_STAGE == 9
         // (a signalfd is read whole: exactly 128 bytes)
         LOAD(offsetof(struct seccomp_data, nr)),
         JEQ(SYS_read, 0, 6),
