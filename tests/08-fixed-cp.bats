@@ -145,7 +145,7 @@ check_log() {
     # Start the copy once the reader is waiting in open(2) for a writer
     # (cp does not wait for a reader: without one it fails, next test).
     run_sh "cat fifo > out & pid=\$!
-        for i in \$(seq 300); do
+        for i in \$(seq 6000); do
             grep -q wait_for_partner /proc/\$pid/wchan 2> /dev/null && break
             sleep 0.01
         done
@@ -547,7 +547,7 @@ eio_sysfs() {
     mkfifo fifo
     SECONDS=0
     run_sh "sleep 20 < fifo & r=\$!
-        for i in \$(seq 300); do grep -q wait_for_partner /proc/\$r/wchan 2> /dev/null && break; sleep 0.01; done
+        for i in \$(seq 6000); do grep -q wait_for_partner /proc/\$r/wchan 2> /dev/null && break; sleep 0.01; done
         $(CP) -t 300 src fifo; rc=\$?; kill \$r; exit \$rc"
     [ "$status" -eq 1 ]
     [ "$stderr" = "fixed-cp: write fifo: Timer expired" ]
