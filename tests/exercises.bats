@@ -110,7 +110,7 @@ PY
     io_uring_or_skip
     # The stage's cat, but every byte through read(2) and write(2).
     cheat plain 'char b[65536]; ssize_t n; int rc = 0; for (int i = 1; i < argc || i == 1; i++) { int fd = argc == 1 || !strcmp(argv[i], "-") ? 0 : open(argv[i], O_RDONLY); if (fd < 0) { rc = 1; continue; } while ((n = read(fd, b, sizeof b)) > 0) if (write(1, b, (size_t)n) < 0) return 1; if (argc == 1) break; } return rc;'
-    GRADE_ROOT=$PWD/plain GRADE_FILTER='byte for byte|several files|stdin' run python3 "$ROOT/tools/exercise.py" grade 03-cat
+    GRADE_ROOT=$PWD/plain GRADE_FILTER='byte for byte|several files|copies stdin|- is stdin|reading stdin' run python3 "$ROOT/tools/exercise.py" grade 03-cat
     echo "$output"
     [ "$status" -eq 0 ]
     ! grep -q ' == OK$' <<< "$output"
