@@ -367,12 +367,15 @@ cpf_delay_first_chained() {
 # stretch read fine (faultfs --eio-at OFF:LEN, root only): they were read
 # ahead, and some written, before the error came.
 # Stages 04, 05: "a read error in the middle of SRC (faultfs --eio-at) leaves in DST the bytes before it, as cp(1) does: no hole, nothing after it, exit 1"
+# Stages 07, 08: the same with "(faultfs --eio-at OFF:LEN)", and -t 20000 too.
+# cpf_eio_in_middle [OPTIONS]...: each OPTIONS word ("-t 20000") is one
+# more set of options to copy with.
 cpf_eio_in_middle() {
     head -c 4194304 /dev/urandom > src
     faultfs_mount mnt --source src --eio-at 300000:4096
     run -1 cp mnt/data theirs
     [ "$(stat -c %s theirs)" -eq 300000 ]
-    for args in "" "-q 1 -b 4096" "-q 16 -b 4096" "-q 4 -b 1000000"; do
+    for args in "" "-q 1 -b 4096" "-q 16 -b 4096" "-q 4 -b 1000000" "$@"; do
         run_stage "$PROG" $args mnt/data dst
         echo "$args: $status $(stat -c %s dst)"
         [ "$status" -eq 1 ]
@@ -381,7 +384,8 @@ cpf_eio_in_middle() {
         cmp theirs dst
     done
     # The same at once while block 0 waits behind a minute's delay: the
-    # error removes the timeout, and block 0 is still read and written.
+    # error removes the timeout, and block 0 is still read and written (in
+    # 07 and 08, its chain still runs).
     CP_DELAY_FIRST=60000 run_stage "$PROG" -q 4 -b 65536 mnt/data dst
     [ "$status" -eq 1 ]
     cmp theirs dst
@@ -728,25 +732,4 @@ cpf_eio_mid_file_breaks_chain() {
     grep -Eq 'complete #[0-9]+ read  block [0-9] res 37856: the chain is broken' log
     head -n -1 log > log2
     check_log log2 4
-}
-
-# Stages 07, 08: "a read error in the middle of SRC (faultfs --eio-at OFF:LEN) leaves in DST the bytes before it, as cp(1) does: no hole, nothing after it, exit 1"
-cpf_eio_in_middle_chained() {
-    head -c 4194304 /dev/urandom > src
-    faultfs_mount mnt --source src --eio-at 300000:4096
-    run -1 cp mnt/data theirs
-    [ "$(stat -c %s theirs)" -eq 300000 ]
-    for args in "" "-q 1 -b 4096" "-q 16 -b 4096" "-q 4 -b 1000000" "-t 20000"; do
-        run_stage "$PROG" $args mnt/data dst
-        echo "$args: $status $(stat -c %s dst)"
-        [ "$status" -eq 1 ]
-        [ -z "$output" ]
-        [ "$stderr" = "$PROG: read mnt/data: Input/output error" ]
-        cmp theirs dst
-    done
-    # The same at once while block 0 waits behind a minute's delay: the
-    # error removes the timeout, and block 0's chain still runs.
-    CP_DELAY_FIRST=60000 run_stage "$PROG" -q 4 -b 65536 mnt/data dst
-    [ "$status" -eq 1 ]
-    cmp theirs dst
 }
