@@ -48,31 +48,6 @@ teardown() {
     done
 }
 
-# start_server and stop_server come from helpers.bash, which starts
-# echo-server; this stage's program has another name.
-start_server() {
-    (
-        [ -z "${ULIMIT_N:-}" ] || ulimit -n "$ULIMIT_N"
-        exec "$STAGE_DIR/multishot-echo" -p 0 "$@"
-    ) > server.out 2> server.err &
-    SERVER_PID=$!
-    local i rc
-    for i in $(seq 100); do
-        grep -q '^listening on ' server.out && break
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            rc=0
-            wait "$SERVER_PID" || rc=$?
-            SERVER_PID=
-            [ "$rc" -ne 77 ] || skip "io_uring is not available here: $(head -n 1 server.err)"
-            echo "the server exited with $rc: $(cat server.err)" >&2
-            return 1
-        fi
-        sleep 0.05
-    done
-    PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' server.out)
-    [ -n "$PORT" ] && [ "$PORT" -gt 0 ]
-}
-
 CLIENT_TIMEOUT=$((2 * TEST_TIMEOUT))
 BG_TIMEOUT=$((2 * TEST_TIMEOUT / 3))
 
@@ -443,19 +418,7 @@ traced_server() {
         "$STAGE_DIR/multishot-echo" -p 0 "$@" > server.out 2> server.err &
     TRACER=$!
     BG_PIDS+=($TRACER)
-    local i
-    for i in $(seq 100); do
-        grep -q '^listening on ' server.out && break
-        kill -0 "$TRACER" 2>/dev/null || break
-        sleep 0.05
-    done
-    grep -q '^listening on ' server.out || {
-        grep -q 'io_uring is not available' server.err && skip "io_uring is not available here"
-        cat server.err >&2
-        return 1
-    }
-    SERVER_PID=$(awk '{ print $1 }' "/proc/$TRACER/task/$TRACER/children")
-    PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' server.out)
+    await_traced_server "$TRACER"
 }
 
 # stop_traced_server: SIGTERM to the server; strace exits with its status.

@@ -503,20 +503,9 @@ traced_server() {
     ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 \
         strace -qq -o trace -e trace=io_uring_enter${TRACE_TOO:+,$TRACE_TOO} -e inject="$1" \
         "$STAGE_DIR/echo-server" -p 0 > server.out 2> server.err &
-    local tracer=$! i
+    local tracer=$!
     echo "$tracer" >> pids
-    for i in $(seq 100); do
-        grep -q '^listening on ' server.out && break
-        kill -0 "$tracer" 2>/dev/null || break
-        sleep 0.05
-    done
-    grep -q '^listening on ' server.out || {
-        grep -q 'io_uring is not available' server.err && skip "io_uring is not available here"
-        cat server.err >&2
-        return 1
-    }
-    SERVER_PID=$(awk '{ print $1 }' "/proc/$tracer/task/$tracer/children")
-    PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' server.out)
+    await_traced_server "$tracer"
     TRACER=$tracer
 }
 

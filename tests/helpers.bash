@@ -7,6 +7,12 @@ STAGE=$(basename "$BATS_TEST_FILENAME" .bats)
 TESTS_DIR=$(cd "$BATS_TEST_DIRNAME" && pwd)
 STAGE_DIR=${URING_BIN_ROOT:-$TESTS_DIR/..}/$STAGE
 SRC_DIR=$TESTS_DIR/../$STAGE
+# PROG: the stage's program, as its Makefile names it (cp, echo-server);
+# empty for a file that is not a stage's (tests/faults.bats sets its own).
+PROG=
+if [ -f "$SRC_DIR/Makefile" ]; then
+    PROG=$(sed -n 's/^PROG *= *//p' "$SRC_DIR/Makefile")
+fi
 FORBID=$TESTS_DIR/tools/forbid-io-uring
 MAXRSS=$TESTS_DIR/tools/maxrss
 # No test may hang: io_uring_enter with nothing in flight sleeps forever.
@@ -110,15 +116,17 @@ assert_forbidden() {
     fi
 }
 
-# ---- The echo server (06-echo-server and tests/faults.bats) ----
+# ---- The echo servers (06-echo-server, 09-multishot-echo, tests/faults.bats) ----
 
-# start_server [ARG]...: start the server on a free port in the background
-# (ULIMIT_N=n lowers its fd limit first), wait up to 5 s for its
-# "listening on" line and set PORT.  Skips when io_uring is unavailable.
+# start_server [ARG]...: start the stage's server, $STAGE_DIR/$PROG (06's
+# echo-server, 09's multishot-echo, or the stage tests/faults.bats uses),
+# on a free port in the background (ULIMIT_N=n lowers its fd limit first),
+# wait up to 5 s for its "listening on" line and set PORT.  Skips when
+# io_uring is unavailable.
 start_server() {
     (
         [ -z "${ULIMIT_N:-}" ] || ulimit -n "$ULIMIT_N"
-        exec "$STAGE_DIR/echo-server" -p 0 "$@"
+        exec "$STAGE_DIR/$PROG" -p 0 "$@"
     ) > server.out 2> server.err &
     SERVER_PID=$!
     local i rc
@@ -136,6 +144,27 @@ start_server() {
     done
     PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' server.out)
     [ -n "$PORT" ] && [ "$PORT" -gt 0 ]
+}
+
+# await_traced_server TRACER: for a server started in the background under
+# strace (TRACER is strace's pid; it writes server.out and server.err):
+# wait up to 5 s for its "listening on" line, then set SERVER_PID (the
+# traced server, strace's child) and PORT.  Skips when io_uring is
+# unavailable; fails with the server's stderr when it did not start.
+await_traced_server() {
+    local tracer=$1 i
+    for i in $(seq 100); do
+        grep -q '^listening on ' server.out && break
+        kill -0 "$tracer" 2>/dev/null || break
+        sleep 0.05
+    done
+    grep -q '^listening on ' server.out || {
+        grep -q 'io_uring is not available' server.err && skip "io_uring is not available here"
+        cat server.err >&2
+        return 1
+    }
+    SERVER_PID=$(awk '{ print $1 }' "/proc/$tracer/task/$tracer/children")
+    PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' server.out)
 }
 
 # stop_server [SIGNAL]: signal the server, give it 5 s to exit, and set
