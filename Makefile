@@ -137,13 +137,13 @@ exercise:
 	@test -n '$(STAGE)' || { echo 'usage: make exercise STAGE=02-mmap-rings' >&2; exit 2; }
 	@$(PYTHON) tools/exercise.py start $(STAGE) '' '$(T)'
 
-grade: $(TEST_TOOLS)
+grade: all $(TEST_TOOLS)
 	@test -n '$(STAGE)' || { echo 'usage: make grade STAGE=02-mmap-rings [T=2.1]' >&2; exit 2; }
 	@$(PYTHON) tools/exercise.py grade $(STAGE) $(T)
 
 # CI's proof that every exercise is real: each starter builds and scores
 # below full marks; each reference solution scores full marks.
-check-exercises: $(TEST_TOOLS)
+check-exercises: all $(TEST_TOOLS)
 	@tools/check-exercises $(STAGES)
 
 check:
