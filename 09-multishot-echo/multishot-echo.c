@@ -446,6 +446,8 @@ static void backlog_flush(struct server *s)
     struct io_uring_sqe *sqe;
     while (moved < s->backlog_len && (sqe = sq_get(&s->ring)))
         *sqe = s->backlog[moved++];
+    if (moved == 0)
+        return;
     s->backlog_len -= moved;
     memmove(s->backlog, s->backlog + moved,
             s->backlog_len * sizeof(*s->backlog));
