@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -160,7 +161,7 @@ static inline bool io_uring_exempt(void)
     while (f && fgets(line, sizeof(line), f)) {
         unsigned long long caps;
         if (sscanf(line, "CapEff: %llx", &caps) == 1)
-            admin = caps >> 21 & 1; // CAP_SYS_ADMIN is capability 21
+            admin = caps >> CAP_SYS_ADMIN & 1;
     }
     if (f)
         fclose(f);
@@ -174,12 +175,12 @@ static inline bool io_uring_exempt(void)
     if (admin && init_ns)
         return true;
     long long group = read_sysctl("io_uring_group", -1);
-    gid_t groups[256];
-    int n = getgroups(256, groups);
     if (group < 0)
         return false;
     if ((gid_t)group == getegid())
         return true;
+    gid_t groups[256];
+    int n = getgroups(256, groups);
     for (int i = 0; i < n; i++)
         if (groups[i] == (gid_t)group)
             return true;
