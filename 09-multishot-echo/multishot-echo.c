@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
@@ -753,15 +754,27 @@ static void conn_next(struct server *s, struct conn *c)
 }
 
 // Buffers came back: arm the RECVs of starved connections, oldest first,
-// one for each free buffer (a RECV that finds data takes at least one).
+// one for each free buffer.  That count holds for a connection with bytes
+// waiting: its RECV takes a buffer at once, or ends at once (-ENOBUFS) if
+// another took the last one; either way a CQE comes, and another turn of
+// the loop.  But conn_next() also puts a connection here that had nothing
+// to say when the ring was empty.  Its RECV takes no buffer and no CQE
+// comes until the client speaks: counted, it would use up the turn, and a
+// connection with data behind it could wait for ever.  FIONREAD (bytes in
+// the socket, one system call) tells them apart: a quiet connection's
+// RECV is armed as well, but not counted.
 static void feed_starved(struct server *s)
 {
     unsigned n = s->pool.free;
     while (n > 0 && s->starved_head != NO_SLOT && !s->stopping) {
         struct conn *c = &s->conns[s->starved_head];
+        int waiting;
+        if (ioctl(c->fd, FIONREAD, &waiting) < 0)
+            waiting = 1; // cannot tell: count it, as before
         unstarve(s, c);
         conn_next(s, c);
-        n--;
+        if (waiting > 0)
+            n--;
     }
 }
 

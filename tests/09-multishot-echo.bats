@@ -198,6 +198,39 @@ summary() {
     [ "$(summary 'recv arms')" -ge 3 ]
 }
 
+@test "multishot-echo: a client that says nothing while the ring is empty does not take the next buffer from one that has spoken" {
+    start_server -n 1
+    # The hog holds the only buffer: the ring is empty.
+    stuck_hog hog
+    local fds i quiet=() fd
+    fds=$(fd_count)
+    # Eight quiet clients connect, then one that speaks.
+    for i in $(seq 8); do
+        exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+        quiet+=("$fd")
+    done
+    exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+    printf 'my turn\n' >&"$fd"
+    # All nine are accepted before the hog leaves.
+    for i in $(seq 100); do
+        [ "$(fd_count)" -lt $((fds + 9)) ] || break
+        sleep 0.05
+    done
+    [ "$(fd_count)" -ge $((fds + 9)) ]
+    # The buffer comes back.  A server that put the quiet clients on the
+    # starved list at their accept would, at each turn of its loop, arm
+    # one of their RECVs for the one free buffer: a RECV that takes
+    # nothing.  The turns run out (nothing more completes) before the
+    # client that spoke is armed, and it waits for ever.
+    kill "$HOG_PID"
+    got=
+    IFS= read -r -t 10 got <&"$fd" || true
+    [ "$got" = 'my turn' ]
+    for i in "${quiet[@]}" "$fd"; do exec {i}<&-; done
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+}
+
 @test "multishot-echo: 8 MiB each way to slow readers: short sends are finished, every byte comes back" {
     start_server -s 65536
     # A small receive buffer and a late start fill the server's send
