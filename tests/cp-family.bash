@@ -151,14 +151,15 @@ cpf_dst_dev_full() {
 cpf_dst_fifo_with_reader() {
     head -c 1000000 /dev/urandom > src
     mkfifo fifo
-    # Start the copy once the reader is waiting in open(2) for a writer
-    # (the copy does not wait for a reader: without one it fails, next test).
-    run_sh "cat fifo > out & pid=\$!
-        for i in \$(seq 6000); do
-            grep -q wait_for_partner /proc/\$pid/wchan 2> /dev/null && break
-            sleep 0.01
-        done
-        $(CP) -q 8 -b 4096 src fifo; rc=\$?; wait; exit \$rc"
+    # The copy does not wait for a reader (without one it fails, next
+    # test), so the shell holds the FIFO open for reading and writing
+    # (O_RDWR never blocks on a FIFO) while cat reads it: cat's open does
+    # not wait, and the copy finds a reader.  cat sees the end once both
+    # the copy and the shell have closed it (so cat must not inherit it).
+    # No race with cat's open, and nothing to poll: waiting for the
+    # reader in /proc/PID/wchan failed on 5.10, where it reads "0".
+    run_sh "exec 7<> fifo; cat fifo > out 7>&- & pid=\$!
+        $(CP) -q 8 -b 4096 src fifo; rc=\$?; exec 7>&-; wait \$pid; exit \$rc"
     [ "$status" -eq 0 ]
     cmp src out
 }
@@ -694,9 +695,10 @@ cpf_deadline_dst_stalls() {
     head -c 1000000 /dev/urandom > src
     mkfifo fifo
     SECONDS=0
-    run_sh "sleep 20 < fifo & r=\$!
-        for i in \$(seq 6000); do grep -q wait_for_partner /proc/\$r/wchan 2> /dev/null && break; sleep 0.01; done
-        $(CP) -t 300 src fifo; rc=\$?; kill \$r; exit \$rc"
+    # The reader that never reads: the shell itself, holding the FIFO
+    # open (O_RDWR never blocks on a FIFO).  64 KiB fit in the pipe, and
+    # then every write waits.
+    run_sh "exec 7<> fifo; $(CP) -t 300 src fifo"
     [ "$status" -eq 1 ]
     [ "$stderr" = "$PROG: write fifo: Timer expired" ]
     [ "$SECONDS" -lt 15 ]
