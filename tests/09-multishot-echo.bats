@@ -443,7 +443,7 @@ summary() {
 
 # traced_server INJECT [ARG]...: start the server under strace -e inject.
 traced_server() {
-    command -v strace > /dev/null || skip "strace is not installed"
+    need_tool strace strace
     local inject=$1
     shift
     ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 \
@@ -489,7 +489,7 @@ stop_traced_server() {
 }
 
 @test "multishot-echo: a 1-entry ring overflows its CQ (multishot CQEs held back by the kernel) and 100 clients still get their own bytes" {
-    command -v strace > /dev/null || skip "strace is not installed"
+    need_tool strace strace
     ECHO_SERVER_ENTRIES=1 start_server
     timeout 60 strace -qq -p "$SERVER_PID" -e trace=io_uring_enter -o trace &
     BG_PIDS+=($!)

@@ -576,7 +576,7 @@ longest_spin() {
 }
 
 @test "mmap-rings, cat, cp: 1000 io_uring_enter calls in a row failing EAGAIN, with a full SQ, are waited out: output exact, at most 3 tries between pauses" {
-    command -v strace > /dev/null || skip "strace is not installed"
+    need_tool strace strace
     require_io_uring
     bytes 3000000 big
     local stage cmd ran=0
