@@ -207,3 +207,23 @@ PY
     [[ "$stderr" == *"exists already (your work?)"* ]]
     tail -n 1 "$dest/cat.c" | grep -qx '// my work'
 }
+
+@test "make grade: GRADE_FIRST_FAIL=1 stops at the first failing test and says so; a passing copy is graded in full" {
+    "$ROOT/01-syscalls/syscalls" > /dev/null 2>&1 || [ $? -ne 77 ] || skip "io_uring is not available here"
+    python3 "$ROOT/tools/exercise.py" start 04-cp ex/04-cp > /dev/null
+    run env GRADE_FIRST_FAIL=1 TEST_TIMEOUT=3 GRADE_ROOT="$PWD/ex" python3 "$ROOT/tools/exercise.py" grade 04-cp
+    echo "$output"
+    local ran
+    ran=$(grep -c '^== ' <<< "$output")
+    # exactly one FAIL, and it is the last test reported
+    [ "$(grep -c ' == FAIL$' <<< "$output")" -eq 1 ]
+    [[ "$(grep '^== ' <<< "$output" | tail -n 1)" == *" == FAIL" ]]
+    tail -n 1 <<< "$output" | grep -Eqx 'Score: [0-9]+/[0-9]+ \(stopped at the first failing test: GRADE_FIRST_FAIL\)'
+    # the full grading of the same copy runs more tests than that
+    run env TEST_TIMEOUT=3 GRADE_ROOT="$PWD/ex" python3 "$ROOT/tools/exercise.py" grade 04-cp
+    [ "$(grep -c '^== ' <<< "$output")" -gt "$ran" ]
+    # a reference solution is graded in full, and scores full marks
+    python3 "$ROOT/tools/exercise.py" apply 04-cp 4.1 ref/04-cp
+    run env GRADE_FIRST_FAIL=1 GRADE_ROOT="$PWD/ref" python3 "$ROOT/tools/exercise.py" grade 04-cp 4.1
+    tail -n 1 <<< "$output" | grep -qx 'Score: 10/10'
+}
