@@ -454,9 +454,12 @@ cpf_efbig_while_block_0_waits_chained() {
     [ "$SECONDS" -lt 20 ]
     # Once the delay is removed, block 0's chain runs: its write, linked to
     # its read, lands too (04-cp never queues it).  Either way DST is a
-    # plain prefix of SRC: all that fits under the limit, or nothing.
+    # plain prefix of SRC: all that fits under the limit, or less (on a
+    # busy machine block 2's write can fail before block 1's read is
+    # back, and block 1 is then never written: 64 KiB), or nothing.
     size=$(stat -c %s dst)
-    [ "$size" -eq 102400 ] || [ "$size" -eq 0 ]
+    echo "DST is $size bytes"
+    [ "$size" -le 102400 ]
     cmp -n "$size" src dst
 }
 
