@@ -122,3 +122,18 @@ assert out == f"/tmp/{sys.argv[2]}\n", out
 PY
     [ ! -e "/tmp/$name" ]
 }
+
+@test "docs: an output block marked kernel=X.Y is checked only on Linux X.Y or newer, and says so elsewhere" {
+    cd "$BATS_TEST_TMPDIR"
+    for k in 1.0 99.0; do
+        printf '%s\n' "<!-- output: 01-syscalls echo now | kernel=$k -->" '~~~console' '$ echo now' 'then' '~~~' '<!-- /output -->' > "doc-$k.md"
+    done
+    # Shown "then", prints "now": a change of shape where it is checked...
+    run --separate-stderr python3 "$ROOT/tools/doccode.py" --check-output doc-1.0.md
+    [ "$status" -ne 0 ]
+    [[ "$stderr" == *"has changed shape"* ]]
+    # ...and on a kernel older than it asks for, left out, saying so.
+    run --separate-stderr python3 "$ROOT/tools/doccode.py" --check-output doc-99.0.md
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"not checked on $(uname -r): 'echo now' shows Linux 99.0+"* ]]
+}
