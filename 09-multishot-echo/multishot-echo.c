@@ -768,9 +768,10 @@ static void feed_starved(struct server *s)
     unsigned n = s->pool.free;
     while (n > 0 && s->starved_head != NO_SLOT && !s->stopping) {
         struct conn *c = &s->conns[s->starved_head];
-        int waiting;
-        if (ioctl(c->fd, FIONREAD, &waiting) < 0)
-            waiting = 1; // cannot tell: count it, as before
+        // If FIONREAD fails, waiting stays 0: leaving a RECV uncounted
+        // costs at most one more -ENOBUFS, counting a quiet one can hang.
+        int waiting = 0;
+        ioctl(c->fd, FIONREAD, &waiting);
         unstarve(s, c);
         conn_next(s, c);
         if (waiting > 0)
