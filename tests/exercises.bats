@@ -225,5 +225,8 @@ PY
     # a reference solution is graded in full, and scores full marks
     python3 "$ROOT/tools/exercise.py" apply 04-cp 4.1 ref/04-cp
     run env GRADE_FIRST_FAIL=1 GRADE_ROOT="$PWD/ref" python3 "$ROOT/tools/exercise.py" grade 04-cp 4.1
+    echo "$output"
+    # (An ordinary user without strace cannot grade 4.1: the grader says so.)
+    [[ "$(tail -n 1 <<< "$output")" != "Score: none"* ]] || skip "the first part passed; $(tail -n 1 <<< "$output")"
     tail -n 1 <<< "$output" | grep -qx 'Score: 10/10'
 }
